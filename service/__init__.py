@@ -1,0 +1,1 @@
+"""A fast, raw-SQL async blog API on FastAPI and PostgreSQL."""

@@ -1,0 +1,118 @@
+"""Data functions for blogs."""
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+
+from service import queries
+from service.cursors import from_micros, to_micros
+from service.database import Connection
+from service.errors import Forbidden, NotFound
+from service.models import Blog, BlogCreate, BlogUpdate, Owner, User
+from service.tables import blogs
+from service.users import user_exists
+
+BlogKey = tuple[int, int]
+"""Where a page of blogs continues: (created_at in microseconds since the epoch, id)."""
+
+# Sorts before every real key, so the first page uses the same index condition as the rest.
+_FIRST = (datetime.max.replace(tzinfo=UTC), 2**63 - 1)
+
+
+def _before(after: BlogKey | None) -> tuple[datetime, int]:
+    return _FIRST if after is None else (from_micros(after[0]), after[1])
+
+
+def _page(rows: list, limit: int) -> tuple[list[Blog], BlogKey | None]:
+    items = [Blog.from_row(row) for row in rows[:limit]]
+    if len(rows) <= limit:
+        return items, None
+    last = items[-1]
+    return items, (to_micros(last.created_at), last.id)
+
+
+async def create_blog(*, db: Connection, owner: User, data: BlogCreate) -> Blog:
+    statement = (
+        sa.insert(blogs)
+        .values(user_id=owner.id, title=data.title, body=data.body)
+        .returning(blogs.c.id, blogs.c.title, blogs.c.body, blogs.c.created_at, blogs.c.updated_at)
+    )
+    row = await db.fetch_one(statement)
+    assert row is not None
+    return Blog(**row, owner=Owner(id=owner.id, name=owner.name))
+
+
+async def get_blog(*, db: Connection, blog_id: int) -> Blog:
+    row = await db.fetch_row(queries.BLOG_DETAIL, id=blog_id)
+    if row is None:
+        raise NotFound("blog not found")
+    return Blog.from_row(row)
+
+
+async def list_blogs(
+    *,
+    db: Connection,
+    limit: int,
+    after: BlogKey | None = None,
+    author_id: int | None = None,
+    q: str | None = None,
+) -> tuple[list[Blog], BlogKey | None]:
+    """A page of blogs, newest first, and the key to continue after, or None on the last page."""
+    before_created_at, before_id = _before(after)
+    if author_id is None:
+        rows = await db.fetch_rows(
+            queries.BLOGS_PAGE,
+            before_created_at=before_created_at,
+            before_id=before_id,
+            q=q,
+            limit=limit + 1,
+        )
+    else:
+        rows = await db.fetch_rows(
+            queries.BLOGS_PAGE_BY_AUTHOR,
+            author_id=author_id,
+            before_created_at=before_created_at,
+            before_id=before_id,
+            q=q,
+            limit=limit + 1,
+        )
+    return _page(rows, limit)
+
+
+async def list_user_blogs(
+    *, db: Connection, user_id: int, limit: int, after: BlogKey | None = None
+) -> tuple[list[Blog], BlogKey | None]:
+    """Like `list_blogs` for one author, but NotFound for an unknown user."""
+    items, next_key = await list_blogs(db=db, limit=limit, after=after, author_id=user_id)
+    # An empty page is rare (no blogs, or past the last one): only then ask whether the user exists.
+    if not items and not await user_exists(db=db, user_id=user_id):
+        raise NotFound("user not found")
+    return items, next_key
+
+
+async def update_blog(*, db: Connection, blog_id: int, user_id: int, data: BlogUpdate) -> Blog:
+    fields = data.model_fields_set
+    row = await db.fetch_row(
+        queries.BLOG_UPDATE,
+        id=blog_id,
+        user_id=user_id,
+        title=data.title if "title" in fields else None,
+        body=data.body if "body" in fields else None,
+    )
+    if row is None:
+        raise NotFound("blog not found")
+    if row["id"] is None:
+        if row["owner_id"] != user_id:
+            raise Forbidden("only the owner may change this blog")
+        raise NotFound("blog not found")  # deleted while we were updating it
+    return Blog.from_row(row)
+
+
+async def delete_blog(*, db: Connection, blog_id: int, user_id: int) -> None:
+    row = await db.fetch_row(queries.BLOG_DELETE, id=blog_id, user_id=user_id)
+    if row is None:
+        raise NotFound("blog not found")
+    if not row["deleted"]:
+        if row["owner_id"] != user_id:
+            raise Forbidden("only the owner may delete this blog")
+        raise NotFound("blog not found")

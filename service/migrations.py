@@ -1,0 +1,143 @@
+"""Apply the plain-SQL migrations in `sql/migrations/`, in order, exactly once.
+
+Each file `NNNN_name.sql` runs in its own transaction, recorded in `schema_migrations` with its
+checksum. A PostgreSQL advisory lock serialises concurrent runs, so two processes starting at
+once apply nothing twice. An applied file that has since changed is refused, not re-run.
+"""
+
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import asyncpg
+
+from service.dsn import asyncpg_dsn
+from service.settings import PROJECT_ROOT
+
+MIGRATIONS_DIR = PROJECT_ROOT / "sql" / "migrations"
+
+# Any constant works; this one is "blog-api" read as bytes, so it is easy to spot in pg_locks.
+_LOCK_KEY = int.from_bytes(b"blog-api", "big") & 0x7FFF_FFFF_FFFF_FFFF
+_FILE_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+
+_CREATE_TABLE = """
+CREATE TABLE IF NOT EXISTS schema_migrations (
+    version    integer     PRIMARY KEY,
+    name       text        NOT NULL,
+    checksum   text        NOT NULL,
+    applied_at timestamptz NOT NULL DEFAULT now()
+)
+"""
+
+
+class MigrationError(Exception):
+    """The migrations on disk and in the database do not fit together."""
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    path: Path
+    sql: str
+    checksum: str
+
+
+@dataclass(frozen=True)
+class AppliedMigration:
+    version: int
+    name: str
+    checksum: str
+    applied_at: datetime
+
+
+@dataclass(frozen=True)
+class MigrationStatus:
+    applied: list[AppliedMigration]
+    pending: list[Migration]
+
+
+def load_migrations(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
+    migrations: dict[int, Migration] = {}
+    for path in sorted(directory.glob("*.sql")):
+        match = _FILE_NAME.match(path.name)
+        if match is None:
+            raise MigrationError(f"{path.name}: migration files are named NNNN_name.sql")
+        version = int(match[1])
+        if version in migrations:
+            raise MigrationError(
+                f"{path.name}: version {version} is also used by {migrations[version].path.name}"
+            )
+        data = path.read_bytes()
+        migrations[version] = Migration(
+            version=version,
+            name=match[2],
+            path=path,
+            sql=data.decode("utf-8"),
+            checksum=hashlib.sha256(data).hexdigest(),
+        )
+    return [migrations[v] for v in sorted(migrations)]
+
+
+async def _status(conn: asyncpg.Connection, migrations: list[Migration]) -> MigrationStatus:
+    exists = await conn.fetchval("SELECT to_regclass('schema_migrations') IS NOT NULL")
+    rows = (
+        await conn.fetch(
+            "SELECT version, name, checksum, applied_at FROM schema_migrations ORDER BY version"
+        )
+        if exists
+        else []
+    )
+    applied = [AppliedMigration(**dict(row)) for row in rows]
+    on_disk = {m.version: m for m in migrations}
+    for done in applied:
+        migration = on_disk.get(done.version)
+        if migration is None:
+            raise MigrationError(
+                f"migration {done.version:04d}_{done.name} is applied but its file is missing"
+            )
+        if migration.checksum != done.checksum:
+            raise MigrationError(
+                f"{migration.path.name} changed after it was applied; "
+                "add a new migration instead of editing an applied one"
+            )
+    applied_versions = {done.version for done in applied}
+    pending = [m for m in migrations if m.version not in applied_versions]
+    return MigrationStatus(applied=applied, pending=pending)
+
+
+async def status(url: str, directory: Path = MIGRATIONS_DIR) -> MigrationStatus:
+    migrations = load_migrations(directory)
+    conn = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        return await _status(conn, migrations)
+    finally:
+        await conn.close()
+
+
+async def migrate(url: str, directory: Path = MIGRATIONS_DIR) -> list[Migration]:
+    """Apply every pending migration; return the ones applied by this call."""
+    migrations = load_migrations(directory)
+    conn = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        await conn.execute("SELECT pg_advisory_lock($1)", _LOCK_KEY)
+        try:
+            await conn.execute(_CREATE_TABLE)
+            pending = (await _status(conn, migrations)).pending
+            for migration in pending:
+                async with conn.transaction():
+                    await conn.execute(migration.sql)
+                    await conn.execute(
+                        "INSERT INTO schema_migrations (version, name, checksum) "
+                        "VALUES ($1, $2, $3)",
+                        migration.version,
+                        migration.name,
+                        migration.checksum,
+                    )
+            return pending
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock($1)", _LOCK_KEY)
+    finally:
+        await conn.close()

@@ -1,0 +1,145 @@
+"""Request and response bodies."""
+
+from datetime import datetime
+from typing import Annotated, Literal, Self
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
+
+from service.database import Row
+
+MAX_PAGE_SIZE = 100
+DEFAULT_PAGE_SIZE = 20
+
+# PostgreSQL text cannot hold NUL characters; refuse them up front with a 422.
+_NO_NUL = r"^[^\x00]*$"
+
+
+def _lower(value: str) -> str:
+    return value.lower()
+
+
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=_NO_NUL)
+]
+Email = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=3, max_length=254, pattern=r"^[^@\s\x00]+@[^@\s\x00]+$"
+    ),
+    AfterValidator(_lower),
+]
+Password = Annotated[str, StringConstraints(min_length=8, max_length=128)]
+Title = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=_NO_NUL)
+]
+Body = Annotated[str, StringConstraints(min_length=1, max_length=100_000, pattern=_NO_NUL)]
+
+
+class Input(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class UserCreate(Input):
+    name: Name
+    email: Email = Field(description="Stored trimmed and lower-cased; unique in any letter case.")
+    password: Password
+
+
+class UserUpdate(Input):
+    """Send only the fields to change; a field that is sent must be valid (`null` is not)."""
+
+    name: Name = Field(default=None)  # type: ignore[assignment]
+    password: Password = Field(default=None)  # type: ignore[assignment]
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Self:
+        if not self.model_fields_set:
+            raise ValueError("send at least one of: name, password")
+        return self
+
+
+class BlogCreate(Input):
+    title: Title
+    body: Body
+
+
+class BlogUpdate(Input):
+    """Send only the fields to change; a field that is sent must be valid (`null` is not)."""
+
+    title: Title = Field(default=None)  # type: ignore[assignment]
+    body: Body = Field(default=None)  # type: ignore[assignment]
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Self:
+        if not self.model_fields_set:
+            raise ValueError("send at least one of: title, body")
+        return self
+
+
+class UserPublic(BaseModel):
+    """A user as anyone may see them."""
+
+    id: int
+    name: str
+    created_at: datetime
+
+
+class User(UserPublic):
+    """A user as they see themselves."""
+
+    email: str
+
+
+class UserPage(BaseModel):
+    items: list[UserPublic]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null on the last."
+    )
+
+
+class Owner(BaseModel):
+    id: int
+    name: str
+
+
+class Blog(BaseModel):
+    id: int
+    title: str
+    body: str
+    created_at: datetime
+    updated_at: datetime
+    owner: Owner
+
+    @classmethod
+    def from_row(cls, row: Row) -> Self:
+        return cls(
+            id=row["id"],
+            title=row["title"],
+            body=row["body"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+            owner=Owner(id=row["owner_id"], name=row["owner_name"]),
+        )
+
+
+class BlogPage(BaseModel):
+    items: list[Blog]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null on the last."
+    )
+
+
+class Token(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 - a token type, not a secret
+
+
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"

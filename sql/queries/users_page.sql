@@ -1,0 +1,7 @@
+-- A page of users in id order, after `after_id` (0 for the first page).
+-- params: after_id, limit
+SELECT id, name, created_at
+FROM users
+WHERE id > $1
+ORDER BY id
+LIMIT $2
