@@ -2,8 +2,9 @@
 
 `databases` 0.9 is no longer developed, so everything it does for us goes through here:
 
-- it keys connections by asyncio task; we never rely on that and pass a `Connection` explicitly,
-  held for one unit of work (a request), so a request costs one pool acquire;
+- it keys connections by asyncio task; we never rely on that and pass a `Connection` explicitly
+  for one unit of work (a request), acquired once on first use, so a request costs at most one
+  pool acquire;
 - it compiles Core statements on every call with no cache, so hot reads run named SQL from
   `sql/queries/` on the asyncpg connection underneath, whose statement cache prepares each
   statement once per connection;
@@ -42,41 +43,73 @@ CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
 
 
 class Connection:
-    """A pooled connection held for one unit of work."""
+    """A pooled connection for one unit of work, acquired on first use and held until its end.
 
-    def __init__(self, connection: databases.core.Connection) -> None:
+    Acquiring lazily means work done before the first query (hashing a password, say) does not
+    keep a connection from other requests.
+    """
+
+    def __init__(self, connection: databases.core.Connection, acquire_timeout: float) -> None:
         self._connection = connection
+        self._acquire_timeout = acquire_timeout
+        self.acquired = False
 
-    @property
-    def raw(self) -> asyncpg.Connection:
+    async def _acquire(self) -> None:
+        if self.acquired:
+            return
+        try:
+            async with asyncio.timeout(self._acquire_timeout):
+                await self._connection.__aenter__()
+        except TimeoutError:
+            raise DatabaseUnavailable("no database connection is free; try again") from None
+        except CONNECTION_ERRORS as exc:
+            raise DatabaseUnavailable("the database is unavailable; try again") from exc
+        self.acquired = True
+
+    async def _release(self) -> None:
+        if self.acquired:
+            self.acquired = False
+            await self._connection.__aexit__()
+
+    async def raw(self) -> asyncpg.Connection:
+        """The asyncpg connection underneath, for what `databases` cannot do."""
+        await self._acquire()
         return self._connection.raw_connection
 
     # Core statements, compiled by `databases` on every call.
 
     async def fetch_one(self, statement: ClauseElement) -> Row | None:
+        await self._acquire()
         record = await self._connection.fetch_one(statement)
         return None if record is None else record._mapping
 
     async def fetch_all(self, statement: ClauseElement) -> list[Row]:
+        await self._acquire()
         return [record._mapping for record in await self._connection.fetch_all(statement)]
 
     async def execute(self, statement: ClauseElement) -> Any:
+        await self._acquire()
         return await self._connection.execute(statement)
 
     # Named SQL from sql/queries/, on the asyncpg connection and its statement cache. The query
     # lock is the one `databases` takes for its own calls, so the two never interleave.
 
     async def fetch_row(self, query: Query, **values: Any) -> Row | None:
+        await self._acquire()
         async with self._connection._query_lock:
-            return await self.raw.fetchrow(query.sql, *query.args(values))
+            return await self._connection.raw_connection.fetchrow(query.sql, *query.args(values))
 
     async def fetch_rows(self, query: Query, **values: Any) -> list[Row]:
+        await self._acquire()
         async with self._connection._query_lock:
-            return await self.raw.fetch(query.sql, *query.args(values))
+            return await self._connection.raw_connection.fetch(query.sql, *query.args(values))
 
-    def transaction(self) -> databases.core.Transaction:
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[None]:
         """A transaction, or a savepoint inside one already open."""
-        return self._connection.transaction()
+        await self._acquire()
+        async with self._connection.transaction():
+            yield
 
 
 class Database:
@@ -119,29 +152,23 @@ class Database:
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[Connection]:
-        """Hold one pooled connection for the block.
+        """A connection for the block, acquired on first use and released at its end.
 
         Errors that mean the database cannot serve us become `DatabaseUnavailable`.
         """
-        connection = self._database.connection()
+        connection = Connection(self._database.connection(), self.acquire_timeout)
         try:
-            async with asyncio.timeout(self.acquire_timeout):
-                await connection.__aenter__()
-        except TimeoutError:
-            raise DatabaseUnavailable("no database connection is free; try again") from None
-        except CONNECTION_ERRORS as exc:
-            raise DatabaseUnavailable("the database is unavailable; try again") from exc
-        try:
-            yield Connection(connection)
+            yield connection
         except CONNECTION_ERRORS as exc:
             raise DatabaseUnavailable("the database connection was lost; try again") from exc
         finally:
-            await connection.__aexit__()
+            await connection._release()
 
     async def ping(self) -> bool:
         try:
             async with self.connection() as conn:
-                await conn.raw.fetchval("SELECT 1")
+                raw = await conn.raw()
+                await raw.fetchval("SELECT 1")
         except (DatabaseUnavailable, *CONNECTION_ERRORS, TimeoutError):
             return False
         return True

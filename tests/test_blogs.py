@@ -1,0 +1,295 @@
+import pytest
+from fastapi import FastAPI
+from httpx import AsyncClient
+
+from service.database import Connection
+from tests.conftest import Account, SignUp
+
+pytestmark = pytest.mark.anyio
+
+BLOG_KEYS = {"id", "title", "body", "created_at", "updated_at", "owner"}
+
+
+async def _write(client: AsyncClient, account: Account, title: str = "Hello", body: str = "World"):
+    response = await client.post(
+        "/blogs", json={"title": title, "body": body}, headers=account.headers
+    )
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def _walk(client: AsyncClient, path: str, **params) -> tuple[list[dict], int]:
+    """Every item of a listing, page by page, and the number of pages."""
+    items: list[dict] = []
+    pages = 0
+    cursor = None
+    while True:
+        response = await client.get(path, params=params | ({"cursor": cursor} if cursor else {}))
+        assert response.status_code == 200, response.text
+        items += response.json()["items"]
+        pages += 1
+        cursor = response.json()["next_cursor"]
+        if cursor is None:
+            return items, pages
+
+
+async def _seed_blogs(db: Connection, author_id: int, count: int) -> list[int]:
+    """Blogs straight into the table, newest-first ids; several share a created_at to test ties."""
+    raw = await db.raw()
+    await raw.execute(
+        "INSERT INTO blogs (user_id, title, body, created_at) "
+        "SELECT $1, 'seeded ' || n, 'body', now() - (n / 3) * interval '1 minute' "
+        "FROM generate_series(1, $2) n",
+        author_id,
+        count,
+    )
+    rows = await raw.fetch("SELECT id FROM blogs ORDER BY created_at DESC, id DESC")
+    return [row["id"] for row in rows]
+
+
+async def test_write_a_blog(client: AsyncClient, sign_up: SignUp) -> None:
+    account = await sign_up(name="Ada")
+    blog = await _write(client, account, title="  Hello  ", body="  World  ")
+    assert blog.keys() == BLOG_KEYS
+    assert blog["title"] == "Hello"
+    assert blog["body"] == "  World  "
+    assert blog["owner"] == {"id": account.id, "name": "Ada"}
+    assert blog["created_at"] == blog["updated_at"]
+
+
+async def test_writing_needs_a_token(client: AsyncClient) -> None:
+    response = await client.post("/blogs", json={"title": "t", "body": "b"})
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == "Bearer"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"title": "t"},
+        {"body": "b"},
+        {"title": " ", "body": "b"},
+        {"title": "x" * 201, "body": "b"},
+        {"title": "t", "body": ""},
+        {"title": "t", "body": "x" * 100_001},
+        {"title": "t", "body": "nul \x00 byte"},
+        {"title": None, "body": "b"},
+        {"title": "t", "body": "b", "owner": 1},
+    ],
+)
+async def test_invalid_blogs_are_rejected(
+    client: AsyncClient, sign_up: SignUp, body: dict, db: Connection
+) -> None:
+    account = await sign_up()
+    response = await client.post("/blogs", json=body, headers=account.headers)
+    assert response.status_code == 422
+    assert (
+        await (await db.raw()).fetchval("SELECT count(*) FROM blogs WHERE user_id = $1", account.id)
+        == 0
+    )
+
+
+async def test_the_longest_blog_fits(client: AsyncClient, sign_up: SignUp) -> None:
+    account = await sign_up()
+    blog = await _write(client, account, title="x" * 200, body="y" * 100_000)
+    assert len(blog["body"]) == 100_000
+
+
+async def test_read_a_blog(client: AsyncClient, sign_up: SignUp) -> None:
+    account = await sign_up(name="Ada")
+    written = await _write(client, account)
+    response = await client.get(f"/blogs/{written['id']}")
+    assert response.status_code == 200
+    assert response.json() == written
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [("/blogs/999999999", 404), ("/blogs/0", 422), ("/blogs/-1", 422), (f"/blogs/{2**63}", 422)],
+)
+async def test_unknown_or_invalid_blog_ids(client: AsyncClient, path: str, status: int) -> None:
+    assert (await client.get(path)).status_code == status
+
+
+async def test_edit_a_blog(client: AsyncClient, sign_up: SignUp) -> None:
+    account = await sign_up()
+    blog = await _write(client, account, title="Old", body="Old body")
+    response = await client.patch(
+        f"/blogs/{blog['id']}", json={"title": " New "}, headers=account.headers
+    )
+    assert response.status_code == 200
+    edited = response.json()
+    assert edited["title"] == "New"
+    assert edited["body"] == "Old body"
+    assert edited["created_at"] == blog["created_at"]
+    assert edited["updated_at"] > blog["updated_at"]
+    assert (await client.get(f"/blogs/{blog['id']}")).json() == edited
+
+    response = await client.patch(
+        f"/blogs/{blog['id']}", json={"body": "New body"}, headers=account.headers
+    )
+    assert response.json()["title"] == "New"
+    assert response.json()["body"] == "New body"
+
+
+@pytest.mark.parametrize(
+    "body", [{}, {"title": None}, {"body": None}, {"title": ""}, {"title": "t", "owner": 2}]
+)
+async def test_invalid_edits_change_nothing(
+    client: AsyncClient, sign_up: SignUp, body: dict
+) -> None:
+    account = await sign_up()
+    blog = await _write(client, account)
+    response = await client.patch(f"/blogs/{blog['id']}", json=body, headers=account.headers)
+    assert response.status_code == 422
+    assert (await client.get(f"/blogs/{blog['id']}")).json() == blog
+
+
+async def test_only_the_owner_may_edit_or_delete(client: AsyncClient, sign_up: SignUp) -> None:
+    owner, other = await sign_up(), await sign_up()
+    blog = await _write(client, owner)
+    edit = await client.patch(f"/blogs/{blog['id']}", json={"title": "x"}, headers=other.headers)
+    delete = await client.delete(f"/blogs/{blog['id']}", headers=other.headers)
+    assert edit.status_code == 403
+    assert delete.status_code == 403
+    assert (await client.get(f"/blogs/{blog['id']}")).json() == blog
+
+
+async def test_edit_or_delete_needs_a_token(client: AsyncClient, sign_up: SignUp) -> None:
+    blog = await _write(client, await sign_up())
+    assert (await client.patch(f"/blogs/{blog['id']}", json={"title": "x"})).status_code == 401
+    assert (await client.delete(f"/blogs/{blog['id']}")).status_code == 401
+
+
+async def test_edit_or_delete_an_unknown_blog(client: AsyncClient, sign_up: SignUp) -> None:
+    account = await sign_up()
+    edit = await client.patch("/blogs/999999999", json={"title": "x"}, headers=account.headers)
+    delete = await client.delete("/blogs/999999999", headers=account.headers)
+    assert edit.status_code == 404
+    assert delete.status_code == 404
+
+
+async def test_delete_a_blog(client: AsyncClient, sign_up: SignUp) -> None:
+    account = await sign_up()
+    blog = await _write(client, account)
+    response = await client.delete(f"/blogs/{blog['id']}", headers=account.headers)
+    assert response.status_code == 204
+    assert response.content == b""
+    assert (await client.get(f"/blogs/{blog['id']}")).status_code == 404
+    again = await client.delete(f"/blogs/{blog['id']}", headers=account.headers)
+    assert again.status_code == 404
+
+
+async def test_list_newest_first(client: AsyncClient, sign_up: SignUp) -> None:
+    ada, bea = await sign_up(name="Ada"), await sign_up(name="Bea")
+    first = await _write(client, ada, title="first")
+    second = await _write(client, bea, title="second")
+    response = await client.get("/blogs")
+    assert response.status_code == 200
+    page = response.json()
+    assert page.keys() == {"items", "next_cursor"}
+    assert [blog["id"] for blog in page["items"]][:2] == [second["id"], first["id"]]
+    assert page["items"][0] == second
+
+
+async def test_walking_pages_returns_every_blog_once_in_order_despite_inserts(
+    client: AsyncClient, sign_up: SignUp, db: Connection
+) -> None:
+    account = await sign_up()
+    expected = await _seed_blogs(db, account.id, 300)
+
+    seen: list[int] = []
+    cursor = None
+    pages = 0
+    while True:
+        params = {"limit": 23} | ({"cursor": cursor} if cursor else {})
+        response = await client.get("/blogs", params=params)
+        assert response.status_code == 200
+        seen += [blog["id"] for blog in response.json()["items"]]
+        pages += 1
+        # New blogs arrive while the client walks; they are newer than every page so far.
+        await _write(client, account, title=f"written during page {pages}")
+        cursor = response.json()["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == expected
+    assert pages == -(-300 // 23)
+
+
+async def test_walking_one_author_s_pages(
+    client: AsyncClient, sign_up: SignUp, db: Connection
+) -> None:
+    ada, bea = await sign_up(), await sign_up()
+    await _seed_blogs(db, bea.id, 40)
+    expected = await _seed_blogs(db, ada.id, 120)
+    expected = [
+        row["id"]
+        for row in await (await db.raw()).fetch(
+            "SELECT id FROM blogs WHERE user_id = $1 ORDER BY created_at DESC, id DESC", ada.id
+        )
+    ]
+    assert len(expected) == 120
+    by_filter, pages = await _walk(client, "/blogs", author_id=ada.id, limit=50)
+    by_user, _ = await _walk(client, f"/users/{ada.id}/blogs", limit=50)
+    assert [blog["id"] for blog in by_filter] == expected
+    assert [blog["id"] for blog in by_user] == expected
+    assert pages == 3
+
+
+async def test_search_titles_as_plain_text(client: AsyncClient, sign_up: SignUp) -> None:
+    account = await sign_up()
+    for title in ["100% Pure", "1000 Pure", "snake_case", "snakeXcase", "Café Culture"]:
+        await _write(client, account, title=title)
+
+    async def titles(q: str) -> list[str]:
+        response = await client.get("/blogs", params={"q": q, "author_id": account.id})
+        assert response.status_code == 200
+        return sorted(blog["title"] for blog in response.json()["items"])
+
+    assert await titles("0% p") == ["100% Pure"]
+    assert await titles("e_c") == ["snake_case"]
+    assert await titles("CAFÉ") == ["Café Culture"]
+    assert await titles("pure") == ["100% Pure", "1000 Pure"]
+    assert await titles("nothing like it") == []
+
+
+async def test_list_by_an_unknown_author_is_empty(client: AsyncClient) -> None:
+    response = await client.get("/blogs", params={"author_id": 999999999})
+    assert response.status_code == 200
+    assert response.json() == {"items": [], "next_cursor": None}
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"limit": 0},
+        {"limit": 101},
+        {"limit": 10**30},
+        {"author_id": 0},
+        {"author_id": 2**63},
+        {"q": ""},
+        {"q": "x" * 201},
+        {"q": "\x00"},
+        {"cursor": "garbage"},
+        {"cursor": "x" * 500},
+    ],
+)
+async def test_invalid_list_parameters(client: AsyncClient, params: dict) -> None:
+    response = await client.get("/blogs", params=params)
+    assert response.status_code == 422
+    assert isinstance(response.json()["detail"], list)
+
+
+async def test_a_tampered_cursor_is_rejected(
+    client: AsyncClient, sign_up: SignUp, db: Connection, app: FastAPI
+) -> None:
+    account = await sign_up()
+    await _seed_blogs(db, account.id, 5)
+    cursor = (await client.get("/blogs", params={"limit": 2})).json()["next_cursor"]
+    payload, signature = cursor.split(".")
+    forged = app.state.cursors.encode(2**62, 1).split(".")[0] + "." + signature
+    for bad in (payload + "." + signature[::-1], forged, cursor + "x", payload):
+        response = await client.get("/blogs", params={"cursor": bad})
+        assert response.status_code == 422
+        assert response.json()["detail"][0]["loc"] == ["query", "cursor"]
+    assert (await client.get("/blogs", params={"cursor": cursor})).status_code == 200

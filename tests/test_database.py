@@ -1,0 +1,183 @@
+"""The `databases` behaviour we rely on, and the test isolation built on it."""
+
+import asyncio
+from datetime import datetime
+
+import asyncpg
+import pytest
+import sqlalchemy as sa
+from fastapi import FastAPI
+from httpx import AsyncClient
+
+from service.database import Connection, Database
+from service.errors import DatabaseUnavailable
+from service.queries import parse
+from service.tables import users
+
+pytestmark = pytest.mark.anyio
+
+MARKER_EMAIL = "isolation-marker@example.com"
+PID = parse("pid", "SELECT pg_backend_pid() AS pid")
+
+
+async def _count_marker(url: str) -> int:
+    """Count the marker row from a second, independent connection."""
+    other = await asyncpg.connect(url)
+    try:
+        return await other.fetchval("SELECT count(*) FROM users WHERE email = $1", MARKER_EMAIL)
+    finally:
+        await other.close()
+
+
+async def test_writes_stay_inside_the_test_transaction(
+    client: AsyncClient, db: Connection, database_url: str
+) -> None:
+    response = await client.post(
+        "/users", json={"name": "Marker", "email": MARKER_EMAIL, "password": "p" * 8}
+    )
+    assert response.status_code == 201
+    # The app's own connection sees the row ...
+    seen = await db.fetch_all(sa.select(users.c.id).where(users.c.email == MARKER_EMAIL))
+    assert len(seen) == 1
+    # ... and no other connection does: it was never committed.
+    assert await _count_marker(database_url) == 0
+
+
+async def test_a_row_written_by_an_earlier_test_is_gone(client: AsyncClient) -> None:
+    # Runs after the test above (pytest keeps file order), which created this very email;
+    # had its transaction committed, this sign-up would be a 409.
+    response = await client.post(
+        "/users", json={"name": "Marker", "email": MARKER_EMAIL, "password": "p" * 8}
+    )
+    assert response.status_code == 201
+
+
+async def test_the_rollback_fixture_really_rolls_back(database_url: str) -> None:
+    """The mechanism itself: what the lifespan wrote is gone after it ends."""
+    from service.app import create_app
+    from tests.conftest import settings_for
+
+    database = Database(database_url, min_size=1, max_size=1, force_rollback=True)
+    app: FastAPI = create_app(settings_for(database_url), database=database)
+    async with app.router.lifespan_context(app), database.connection() as conn:
+        await conn.execute(
+            sa.insert(users).values(name="Marker", email=MARKER_EMAIL, password_hash="x")
+        )
+        assert await conn.fetch_one(sa.select(users.c.id).where(users.c.email == MARKER_EMAIL))
+    assert await _count_marker(database_url) == 0
+
+
+async def test_a_connection_block_holds_one_backend(database_url: str) -> None:
+    database = Database(database_url, min_size=2, max_size=2)
+    await database.connect()
+    try:
+        async with database.connection() as conn:
+            pids = {(await conn.fetch_row(PID))["pid"] for _ in range(5)}
+            core_pid = (await conn.fetch_one(sa.select(sa.func.pg_backend_pid())))[0]
+        assert len(pids) == 1
+        assert core_pid in pids
+    finally:
+        await database.disconnect()
+
+
+async def test_a_connection_is_acquired_on_first_use_only(database_url: str) -> None:
+    database = Database(database_url, min_size=0, max_size=1)
+    await database.connect()
+    try:
+        async with database.connection() as conn:
+            assert not conn.acquired
+            await conn.fetch_row(PID)
+            assert conn.acquired
+        assert not conn.acquired
+    finally:
+        await database.disconnect()
+
+
+async def test_concurrent_tasks_get_their_own_connections(database_url: str) -> None:
+    database = Database(database_url, min_size=2, max_size=2)
+    await database.connect()
+    started = asyncio.Event()
+
+    async def hold() -> int:
+        async with database.connection() as conn:
+            pid = (await conn.fetch_row(PID))["pid"]
+            started.set()
+            await asyncio.sleep(0.2)
+            return pid
+
+    async def other() -> int:
+        await started.wait()
+        async with database.connection() as conn:
+            return (await conn.fetch_row(PID))["pid"]
+
+    try:
+        first, second = await asyncio.gather(hold(), other())
+        assert first != second
+    finally:
+        await database.disconnect()
+
+
+async def test_rows_come_back_with_python_types(db: Connection) -> None:
+    # `Record._mapping` is the raw asyncpg record: no SQLAlchemy result processing. Check the
+    # types our columns need arrive as they should anyway.
+    row = await db.fetch_one(
+        sa.insert(users)
+        .values(name="Typed", email="typed@example.com", password_hash="x")
+        .returning(users.c.id, users.c.name, users.c.created_at)
+    )
+    assert row is not None
+    assert isinstance(row["id"], int)
+    assert isinstance(row["name"], str)
+    assert isinstance(row["created_at"], datetime)
+    assert row["created_at"].tzinfo is not None
+    assert dict(row).keys() == {"id", "name", "created_at"}
+
+
+async def test_a_failed_transaction_leaves_nothing(db: Connection) -> None:
+    with pytest.raises(RuntimeError):
+        async with db.transaction():
+            await db.execute(
+                sa.insert(users).values(name="Half", email="half@example.com", password_hash="x")
+            )
+            raise RuntimeError("fail between two statements")
+    left = await db.fetch_all(sa.select(users.c.id).where(users.c.email == "half@example.com"))
+    assert left == []
+
+
+async def test_an_exhausted_pool_times_out_instead_of_waiting(database_url: str) -> None:
+    database = Database(database_url, min_size=1, max_size=1, acquire_timeout=0.2)
+    await database.connect()
+    held, release = asyncio.Event(), asyncio.Event()
+
+    async def hold() -> None:
+        # Another task: within one task `databases` hands back the connection it already holds.
+        async with database.connection() as conn:
+            await conn.fetch_row(PID)
+            held.set()
+            await release.wait()
+
+    try:
+        holder = asyncio.create_task(hold())
+        await held.wait()
+        with pytest.raises(DatabaseUnavailable, match="no database connection is free"):
+            async with asyncio.timeout(5), database.connection() as conn:
+                await conn.fetch_row(PID)
+        release.set()
+        await holder
+        # Once released, the connection is there for the next caller.
+        async with database.connection() as conn:
+            assert (await conn.fetch_row(PID))["pid"] > 0
+    finally:
+        await database.disconnect()
+
+
+async def test_an_unreachable_server_is_unavailable_not_an_error() -> None:
+    database = Database("postgresql://postgres@127.0.0.1:1/none", min_size=0, acquire_timeout=2)
+    await database.connect()
+    try:
+        with pytest.raises(DatabaseUnavailable):
+            async with database.connection() as conn:
+                await conn.fetch_row(PID)
+        assert await database.ping() is False
+    finally:
+        await database.disconnect()

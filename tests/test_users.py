@@ -1,0 +1,242 @@
+import asyncio
+
+import pytest
+from fastapi import FastAPI
+from httpx import ASGITransport, AsyncClient
+
+from service.app import create_app
+from service.database import Database
+from tests.conftest import PASSWORD, ScratchDatabase, SignUp, settings_for
+
+pytestmark = pytest.mark.anyio
+
+SECRET_FIELDS = {"password", "password_hash"}
+
+
+def _new_user(email: str = "ada@example.com", name: str = "Ada") -> dict[str, str]:
+    return {"name": name, "email": email, "password": PASSWORD}
+
+
+async def test_sign_up(client: AsyncClient) -> None:
+    response = await client.post("/users", json=_new_user(email="  Ada@Example.COM "))
+    assert response.status_code == 201
+    body = response.json()
+    assert body.keys() == {"id", "name", "email", "created_at"}
+    assert body["email"] == "ada@example.com"
+    assert body["name"] == "Ada"
+
+
+async def test_an_email_taken_in_any_letter_case_is_a_conflict(client: AsyncClient) -> None:
+    assert (await client.post("/users", json=_new_user())).status_code == 201
+    response = await client.post("/users", json=_new_user(email="ADA@example.com"))
+    assert response.status_code == 409
+    assert response.json() == {"detail": "a user with this email already exists"}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"name": "Ada", "email": "ada@example.com"},
+        {"name": "   ", "email": "ada@example.com", "password": PASSWORD},
+        {"name": "x" * 101, "email": "ada@example.com", "password": PASSWORD},
+        {"name": "Ada", "email": "not-an-email", "password": PASSWORD},
+        {"name": "Ada", "email": "ada@example.com", "password": "short"},
+        {"name": "Ada", "email": "ada@example.com", "password": "p" * 129},
+        {"name": "A\x00da", "email": "ada@example.com", "password": PASSWORD},
+        {"name": "Ada", "email": "ada@example.com", "password": PASSWORD, "admin": True},
+    ],
+)
+async def test_invalid_sign_ups_are_rejected(client: AsyncClient, body: dict) -> None:
+    response = await client.post("/users", json=body)
+    assert response.status_code == 422
+    assert isinstance(response.json()["detail"], list)
+
+
+async def test_no_response_contains_a_password_or_its_hash(
+    client: AsyncClient, sign_up: SignUp
+) -> None:
+    account = await sign_up()
+    responses = [
+        await client.get("/users/me", headers=account.headers),
+        await client.get(f"/users/{account.id}"),
+        await client.get("/users"),
+        await client.patch("/users/me", json={"name": "Bea"}, headers=account.headers),
+    ]
+    for response in responses:
+        assert response.status_code == 200
+        assert PASSWORD not in response.text
+        assert "argon2" not in response.text
+        assert not SECRET_FIELDS & set(response.text.replace('"', " ").split())
+
+
+async def test_me(client: AsyncClient, sign_up: SignUp) -> None:
+    account = await sign_up(name="Ada")
+    response = await client.get("/users/me", headers=account.headers)
+    assert response.status_code == 200
+    assert response.json()["id"] == account.id
+    assert response.json()["email"] == account.email
+
+
+async def test_me_needs_a_token(client: AsyncClient) -> None:
+    for headers in ({}, {"Authorization": "Bearer not-a-token"}, {"Authorization": "Basic eA=="}):
+        response = await client.get("/users/me", headers=headers)
+        assert response.status_code == 401
+        assert response.headers["www-authenticate"] == "Bearer"
+
+
+async def test_change_name(client: AsyncClient, sign_up: SignUp) -> None:
+    account = await sign_up(name="Ada")
+    response = await client.patch("/users/me", json={"name": "  Bea  "}, headers=account.headers)
+    assert response.status_code == 200
+    assert response.json()["name"] == "Bea"
+    assert (await client.get(f"/users/{account.id}")).json()["name"] == "Bea"
+
+
+async def test_change_password(client: AsyncClient, sign_up: SignUp) -> None:
+    account = await sign_up()
+    new = "a brand new password"
+    response = await client.patch("/users/me", json={"password": new}, headers=account.headers)
+    assert response.status_code == 200
+    old_login = await client.post(
+        "/auth/token", data={"username": account.email, "password": PASSWORD}
+    )
+    new_login = await client.post("/auth/token", data={"username": account.email, "password": new})
+    assert old_login.status_code == 401
+    assert new_login.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "body", [{}, {"name": None}, {"password": None}, {"name": ""}, {"email": "x@example.com"}]
+)
+async def test_invalid_changes_are_rejected(
+    client: AsyncClient, sign_up: SignUp, body: dict
+) -> None:
+    account = await sign_up(name="Ada")
+    response = await client.patch("/users/me", json=body, headers=account.headers)
+    assert response.status_code == 422
+    assert (await client.get("/users/me", headers=account.headers)).json()["name"] == "Ada"
+
+
+async def test_delete_me_takes_my_blogs_and_my_token(client: AsyncClient, sign_up: SignUp) -> None:
+    account = await sign_up()
+    other = await sign_up()
+    mine = await client.post("/blogs", json={"title": "t", "body": "b"}, headers=account.headers)
+    theirs = await client.post("/blogs", json={"title": "t", "body": "b"}, headers=other.headers)
+
+    response = await client.delete("/users/me", headers=account.headers)
+    assert response.status_code == 204
+    assert response.content == b""
+
+    assert (await client.get(f"/blogs/{mine.json()['id']}")).status_code == 404
+    assert (await client.get(f"/blogs/{theirs.json()['id']}")).status_code == 200
+    assert (await client.get(f"/users/{account.id}")).status_code == 404
+    stale = await client.get("/users/me", headers=account.headers)
+    assert stale.status_code == 401
+    assert stale.headers["www-authenticate"] == "Bearer"
+
+
+async def test_public_profile(client: AsyncClient, sign_up: SignUp) -> None:
+    account = await sign_up(name="Ada")
+    response = await client.get(f"/users/{account.id}")
+    assert response.status_code == 200
+    assert response.json().keys() == {"id", "name", "created_at"}
+    assert response.json()["name"] == "Ada"
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [("/users/999999999", 404), ("/users/0", 422), ("/users/abc", 422), (f"/users/{2**63}", 422)],
+)
+async def test_unknown_or_invalid_user_ids(client: AsyncClient, path: str, status: int) -> None:
+    assert (await client.get(path)).status_code == status
+
+
+async def test_list_users_walks_every_user_once_in_order(client: AsyncClient, db) -> None:
+    raw = await db.raw()
+    await raw.execute(
+        "INSERT INTO users (name, email, password_hash) "
+        "SELECT 'user ' || n, 'walk' || n || '@example.com', 'x' FROM generate_series(1, 250) n"
+    )
+    expected = [r["id"] for r in await raw.fetch("SELECT id FROM users ORDER BY id")]
+
+    seen: list[int] = []
+    cursor = None
+    pages = 0
+    while True:
+        params = {"limit": 37} | ({"cursor": cursor} if cursor else {})
+        response = await client.get("/users", params=params)
+        assert response.status_code == 200
+        page = response.json()
+        assert len(page["items"]) <= 37
+        seen += [item["id"] for item in page["items"]]
+        pages += 1
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == expected
+    assert pages == -(-len(expected) // 37)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"limit": 0}, {"limit": 101}, {"limit": "x"}, {"cursor": "garbage"}, {"cursor": "a.b"}],
+)
+async def test_invalid_user_pages(client: AsyncClient, params: dict) -> None:
+    response = await client.get("/users", params=params)
+    assert response.status_code == 422
+
+
+async def test_a_blog_cursor_is_not_a_user_cursor(client: AsyncClient, app: FastAPI) -> None:
+    cursor = app.state.cursors.encode(1, 2)
+    response = await client.get("/users", params={"cursor": cursor})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["query", "cursor"]
+
+
+async def test_a_user_s_blogs(client: AsyncClient, sign_up: SignUp) -> None:
+    ada, bea = await sign_up(name="Ada"), await sign_up(name="Bea")
+    for n in range(3):
+        await client.post("/blogs", json={"title": f"ada {n}", "body": "b"}, headers=ada.headers)
+    await client.post("/blogs", json={"title": "bea", "body": "b"}, headers=bea.headers)
+
+    response = await client.get(f"/users/{ada.id}/blogs")
+    assert response.status_code == 200
+    page = response.json()
+    assert [blog["title"] for blog in page["items"]] == ["ada 2", "ada 1", "ada 0"]
+    assert {blog["owner"]["id"] for blog in page["items"]} == {ada.id}
+    assert page["next_cursor"] is None
+
+
+async def test_a_user_without_blogs_has_an_empty_page(client: AsyncClient, sign_up: SignUp) -> None:
+    account = await sign_up()
+    response = await client.get(f"/users/{account.id}/blogs")
+    assert response.status_code == 200
+    assert response.json() == {"items": [], "next_cursor": None}
+
+
+async def test_blogs_of_an_unknown_user(client: AsyncClient) -> None:
+    response = await client.get("/users/999999999/blogs")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "user not found"}
+
+
+async def test_concurrent_sign_ups_with_one_email_create_one_user(
+    scratch_database: ScratchDatabase,
+) -> None:
+    # Real commits: a database of its own, since the rollback fixture shares one connection.
+    url = await scratch_database()
+    database = Database(url, min_size=10, max_size=10)
+    app = create_app(settings_for(url), database=database)
+    async with (
+        app.router.lifespan_context(app),
+        AsyncClient(transport=ASGITransport(app=app), base_url="http://test") as client,
+    ):
+        emails = [f"{'SaMe' if n % 2 else 'same'}@example.com" for n in range(50)]
+        responses = await asyncio.gather(
+            *(client.post("/users", json=_new_user(email=email)) for email in emails)
+        )
+        statuses = sorted(response.status_code for response in responses)
+        assert statuses == [201] + [409] * 49
+        async with database.connection() as conn:
+            count = await (await conn.raw()).fetchval("SELECT count(*) FROM users")
+        assert count == 1
