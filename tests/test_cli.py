@@ -1,0 +1,70 @@
+import os
+import subprocess
+import sys
+
+import pytest
+
+from service.cli import main
+from service.settings import PROJECT_ROOT
+from tests.conftest import ScratchDatabase
+
+pytestmark = pytest.mark.anyio
+
+
+def _run(*args: str, database_url: str) -> subprocess.CompletedProcess[str]:
+    env = os.environ | {"DATABASE_URL": database_url}
+    return subprocess.run(
+        [sys.executable, "-m", "service", *args],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+async def test_migrate_and_status(scratch_database: ScratchDatabase) -> None:
+    url = await scratch_database(migrated=False)
+    before = _run("migrate", "--status", database_url=url)
+    assert before.returncode == 0, before.stderr
+    assert before.stdout.split() == ["pending", "0001_users_and_blogs.sql"]
+
+    applied = _run("migrate", database_url=url)
+    assert applied.returncode == 0, applied.stderr
+    assert applied.stdout.strip() == "applied 0001_users_and_blogs.sql"
+
+    again = _run("migrate", database_url=url)
+    assert again.stdout.strip() == "migrations: up to date"
+
+    after = _run("migrate", "--status", database_url=url)
+    assert after.stdout.startswith("applied  0001_users_and_blogs.sql")
+
+
+def test_an_unreachable_database_is_one_line_and_exit_1(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://postgres@127.0.0.1:1/nowhere")
+    assert main(["migrate"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: database:")
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_bad_settings_are_one_line_and_exit_1(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DB_POOL_MAX_SIZE", "zero")
+    assert main(["migrate", "--status"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: bad settings: DB_POOL_MAX_SIZE")
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_help_lists_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--help"])
+    assert exited.value.code == 0
+    out = capsys.readouterr().out
+    for command in ("serve", "migrate"):
+        assert command in out
