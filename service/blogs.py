@@ -5,11 +5,11 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 
 from service import queries
-from service.cursors import from_micros, to_micros
 from service.database import Connection
-from service.errors import Forbidden, NotFound
+from service.errors import Forbidden, InvalidCursor, NotFound, PreconditionFailed
 from service.models import Blog, BlogCreate, BlogUpdate, Owner, User
 from service.tables import blogs
+from service.timestamps import from_micros, to_micros
 from service.users import user_exists
 
 BlogKey = tuple[int, int]
@@ -20,7 +20,12 @@ _FIRST = (datetime.max.replace(tzinfo=UTC), 2**63 - 1)
 
 
 def _before(after: BlogKey | None) -> tuple[datetime, int]:
-    return _FIRST if after is None else (from_micros(after[0]), after[1])
+    if after is None:
+        return _FIRST
+    try:
+        return from_micros(after[0]), after[1]
+    except OverflowError:
+        raise InvalidCursor("the cursor is not valid") from None
 
 
 def _page(rows: list, limit: int) -> tuple[list[Blog], BlogKey | None]:
@@ -90,7 +95,15 @@ async def list_user_blogs(
     return items, next_key
 
 
-async def update_blog(*, db: Connection, blog_id: int, user_id: int, data: BlogUpdate) -> Blog:
+async def update_blog(
+    *,
+    db: Connection,
+    blog_id: int,
+    user_id: int,
+    data: BlogUpdate,
+    versions: list[datetime] | None = None,
+) -> Blog:
+    """Apply an edit; with `versions`, only if the blog's updated_at is one of them."""
     fields = data.model_fields_set
     row = await db.fetch_row(
         queries.BLOG_UPDATE,
@@ -98,12 +111,15 @@ async def update_blog(*, db: Connection, blog_id: int, user_id: int, data: BlogU
         user_id=user_id,
         title=data.title if "title" in fields else None,
         body=data.body if "body" in fields else None,
+        versions=versions,
     )
     if row is None:
         raise NotFound("blog not found")
     if row["id"] is None:
         if row["owner_id"] != user_id:
             raise Forbidden("only the owner may change this blog")
+        if versions is not None:
+            raise PreconditionFailed("the blog has changed since; fetch it again and retry")
         raise NotFound("blog not found")  # deleted while we were updating it
     return Blog.from_row(row)
 

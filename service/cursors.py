@@ -9,12 +9,9 @@ import binascii
 import hashlib
 import hmac
 import json
-from datetime import UTC, datetime, timedelta
 
 from service.errors import InvalidCursor
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
 _SIGNATURE_BYTES = 16
 _MAX_LENGTH = 200
 
@@ -25,17 +22,6 @@ def _b64encode(data: bytes) -> str:
 
 def _b64decode(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def to_micros(moment: datetime) -> int:
-    return (moment - _EPOCH) // _MICROSECOND
-
-
-def from_micros(micros: int) -> datetime:
-    try:
-        return _EPOCH + micros * _MICROSECOND
-    except OverflowError:
-        raise InvalidCursor("the cursor is not valid") from None
 
 
 class CursorCodec:

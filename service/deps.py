@@ -8,11 +8,10 @@ from fastapi.security import OAuth2PasswordBearer
 
 from service.cursors import CursorCodec
 from service.database import Connection, Database
-from service.errors import AuthenticationFailed, NotFound
 from service.models import MAX_PAGE_SIZE, User
 from service.security import read_access_token
 from service.settings import Settings
-from service.users import get_user
+from service.users import get_token_user
 
 MAX_ID = 2**63 - 1
 
@@ -48,11 +47,8 @@ oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/auth/token")
 async def get_current_user(
     db: DbDep, settings: SettingsDep, token: Annotated[str, Depends(oauth2_scheme)]
 ) -> User:
-    user_id, _ = read_access_token(token, secret=settings.token_secret)
-    try:
-        return await get_user(db=db, user_id=user_id)
-    except NotFound:
-        raise AuthenticationFailed("the token is invalid or has expired") from None
+    user_id, issued_at = read_access_token(token, secret=settings.token_secret)
+    return await get_token_user(db=db, user_id=user_id, issued_at=issued_at)
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]

@@ -29,3 +29,13 @@ class AuthenticationFailed(DomainError):
 
 class DatabaseUnavailable(DomainError):
     pass
+
+
+class PreconditionFailed(DomainError):
+    pass
+
+
+class TooManyAttempts(DomainError):
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -16,6 +16,8 @@ from service.errors import (
     Forbidden,
     InvalidCursor,
     NotFound,
+    PreconditionFailed,
+    TooManyAttempts,
 )
 
 RETRY_AFTER_SECONDS = "1"
@@ -29,6 +31,8 @@ _STATUS: dict[type[DomainError], int] = {
     NotFound: status.HTTP_404_NOT_FOUND,
     Forbidden: status.HTTP_403_FORBIDDEN,
     Conflict: status.HTTP_409_CONFLICT,
+    PreconditionFailed: status.HTTP_412_PRECONDITION_FAILED,
+    TooManyAttempts: status.HTTP_429_TOO_MANY_REQUESTS,
     AuthenticationFailed: status.HTTP_401_UNAUTHORIZED,
     DatabaseUnavailable: status.HTTP_503_SERVICE_UNAVAILABLE,
 }
@@ -45,6 +49,9 @@ def _description(status_code: int) -> str:
         403: "The caller does not own this resource.",
         404: "No such resource.",
         409: "The change conflicts with existing data.",
+        412: "`If-Match` names a version the resource no longer has; nothing was changed.",
+        413: "The request body is larger than the limit.",
+        429: "Too many failed attempts; retry after `Retry-After` seconds.",
         503: "The database is unavailable or busy; retry after `Retry-After` seconds.",
     }[status_code]
 
@@ -69,7 +76,10 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
         ]
         return JSONResponse({"detail": detail}, status.HTTP_422_UNPROCESSABLE_CONTENT)
     kind = type(exc)
-    return JSONResponse({"detail": exc.message}, _STATUS[kind], headers=_HEADERS.get(kind))
+    headers = _HEADERS.get(kind)
+    if isinstance(exc, TooManyAttempts):
+        headers = {"Retry-After": str(exc.retry_after)}
+    return JSONResponse({"detail": exc.message}, _STATUS[kind], headers=headers)
 
 
 async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:

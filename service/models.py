@@ -91,10 +91,13 @@ class UserPublic(BaseModel):
     created_at: datetime
 
 
-class User(UserPublic):
+class User(BaseModel):
     """A user as they see themselves."""
 
+    id: int
+    name: str
     email: str
+    created_at: datetime
 
 
 class UserPage(BaseModel):

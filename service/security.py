@@ -31,7 +31,9 @@ async def verify_password(password: str, password_hash: str | None) -> bool:
 
 def create_access_token(*, user_id: int, secret: str, expires_in: timedelta) -> str:
     now = datetime.now(UTC)
-    claims = {"sub": str(user_id), "iat": now, "exp": now + expires_in}
+    # iat keeps microseconds, so a token issued just after a password change is told apart
+    # from one issued just before it.
+    claims = {"sub": str(user_id), "iat": now.timestamp(), "exp": now + expires_in}
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 

@@ -25,6 +25,8 @@ users = sa.Table(
     sa.Column(
         "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
     ),
+    # Access tokens issued before this are refused; set on a password change.
+    sa.Column("tokens_valid_after", sa.DateTime(timezone=True), nullable=True),
     sa.CheckConstraint("char_length(btrim(name)) BETWEEN 1 AND 100", name="name_length"),
 )
 

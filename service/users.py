@@ -1,5 +1,7 @@
 """Data functions for users."""
 
+from datetime import UTC, datetime
+
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
@@ -27,11 +29,14 @@ async def create_user(*, db: Connection, data: UserCreate) -> User:
     return User(**row)
 
 
-async def get_user(*, db: Connection, user_id: int) -> User:
-    row = await db.fetch_one(sa.select(*_USER_COLUMNS).where(users.c.id == user_id))
-    if row is None:
-        raise NotFound("user not found")
-    return User(**row)
+async def get_token_user(*, db: Connection, user_id: int, issued_at: datetime) -> User:
+    """The user a token was issued to, unless they are gone or revoked it since."""
+    row = await db.fetch_one(
+        sa.select(*_USER_COLUMNS, users.c.tokens_valid_after).where(users.c.id == user_id)
+    )
+    if row is None or (row["tokens_valid_after"] or issued_at) > issued_at:
+        raise AuthenticationFailed("the token is invalid or has expired")
+    return User(id=row["id"], name=row["name"], email=row["email"], created_at=row["created_at"])
 
 
 async def get_public_user(*, db: Connection, user_id: int) -> UserPublic:
@@ -58,11 +63,13 @@ async def list_users(
 
 
 async def update_user(*, db: Connection, user_id: int, data: UserUpdate) -> User:
-    changes: dict[str, str] = {}
+    changes: dict[str, object] = {}
     if "name" in data.model_fields_set:
         changes["name"] = data.name
     if "password" in data.model_fields_set:
         changes["password_hash"] = await hash_password(data.password)
+        # Tokens issued until now die with the old password.
+        changes["tokens_valid_after"] = datetime.now(UTC)
     statement = (
         sa.update(users).where(users.c.id == user_id).values(**changes).returning(*_USER_COLUMNS)
     )

@@ -293,3 +293,86 @@ async def test_a_tampered_cursor_is_rejected(
         assert response.status_code == 422
         assert response.json()["detail"][0]["loc"] == ["query", "cursor"]
     assert (await client.get("/blogs", params={"cursor": cursor})).status_code == 200
+
+
+async def test_a_blog_carries_an_etag_and_answers_304(client: AsyncClient, sign_up: SignUp) -> None:
+    account = await sign_up()
+    created = await client.post("/blogs", json={"title": "t", "body": "b"}, headers=account.headers)
+    etag = created.headers["etag"]
+    path = f"/blogs/{created.json()['id']}"
+    read = await client.get(path)
+    assert read.headers["etag"] == etag
+
+    cached = await client.get(path, headers={"If-None-Match": etag})
+    assert cached.status_code == 304
+    assert cached.content == b""
+    assert cached.headers["etag"] == etag
+    assert (await client.get(path, headers={"If-None-Match": f"W/{etag}"})).status_code == 304
+    assert (await client.get(path, headers={"If-None-Match": '"other"'})).status_code == 200
+
+    edited = await client.patch(path, json={"title": "new"}, headers=account.headers)
+    assert edited.headers["etag"] != etag
+    assert (await client.get(path, headers={"If-None-Match": etag})).status_code == 200
+
+
+async def test_an_owner_rename_changes_the_blog_s_etag(
+    client: AsyncClient, sign_up: SignUp
+) -> None:
+    account = await sign_up(name="Ada")
+    blog = await client.post("/blogs", json={"title": "t", "body": "b"}, headers=account.headers)
+    await client.patch("/users/me", json={"name": "Bea"}, headers=account.headers)
+    response = await client.get(
+        f"/blogs/{blog.json()['id']}", headers={"If-None-Match": blog.headers["etag"]}
+    )
+    assert response.status_code == 200
+    assert response.json()["owner"]["name"] == "Bea"
+
+
+@pytest.mark.parametrize("path", ["/blogs", "/blogs?limit=5", "/users/{user}/blogs"])
+async def test_pages_carry_an_etag_and_answer_304(
+    client: AsyncClient, sign_up: SignUp, path: str
+) -> None:
+    account = await sign_up()
+    await _write(client, account)
+    path = path.format(user=account.id)
+    first = await client.get(path)
+    etag = first.headers["etag"]
+    cached = await client.get(path, headers={"If-None-Match": etag})
+    assert cached.status_code == 304
+    assert cached.content == b""
+    await _write(client, account, title="another")
+    assert (await client.get(path, headers={"If-None-Match": etag})).status_code == 200
+
+
+async def test_if_match_applies_an_edit_to_the_version_read(
+    client: AsyncClient, sign_up: SignUp
+) -> None:
+    account = await sign_up()
+    blog = await client.post("/blogs", json={"title": "v1", "body": "b"}, headers=account.headers)
+    path, etag = f"/blogs/{blog.json()['id']}", blog.headers["etag"]
+
+    first = await client.patch(
+        path, json={"title": "v2"}, headers=account.headers | {"If-Match": etag}
+    )
+    assert first.status_code == 200
+    # A second writer still holding the first version loses, and changes nothing.
+    stale = await client.patch(
+        path, json={"title": "lost"}, headers=account.headers | {"If-Match": etag}
+    )
+    assert stale.status_code == 412
+    assert (await client.get(path)).json()["title"] == "v2"
+
+    fresh = await client.patch(
+        path, json={"title": "v3"}, headers=account.headers | {"If-Match": first.headers["etag"]}
+    )
+    assert fresh.status_code == 200
+    anything = await client.patch(
+        path, json={"title": "v4"}, headers=account.headers | {"If-Match": "*"}
+    )
+    assert anything.status_code == 200
+    for bad in ('"zz.1"', "W/" + anything.headers["etag"], "garbage"):
+        response = await client.patch(
+            path, json={"title": "x"}, headers=account.headers | {"If-Match": bad}
+        )
+        assert response.status_code == 412
+    assert (await client.get(path)).json()["title"] == "v4"

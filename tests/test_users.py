@@ -240,3 +240,30 @@ async def test_concurrent_sign_ups_with_one_email_create_one_user(
         async with database.connection() as conn:
             count = await (await conn.raw()).fetchval("SELECT count(*) FROM users")
         assert count == 1
+
+
+async def test_a_password_change_revokes_older_tokens(client: AsyncClient, sign_up: SignUp) -> None:
+    account = await sign_up()
+    other_device = await client.post(
+        "/auth/token", data={"username": account.email, "password": PASSWORD}
+    )
+    old = {"Authorization": f"Bearer {other_device.json()['access_token']}"}
+    changed = await client.patch(
+        "/users/me", json={"password": "the new password"}, headers=account.headers
+    )
+    assert changed.status_code == 200
+    for headers in (old, account.headers):
+        response = await client.get("/users/me", headers=headers)
+        assert response.status_code == 401
+        assert response.headers["www-authenticate"] == "Bearer"
+    login = await client.post(
+        "/auth/token", data={"username": account.email, "password": "the new password"}
+    )
+    new = {"Authorization": f"Bearer {login.json()['access_token']}"}
+    assert (await client.get("/users/me", headers=new)).status_code == 200
+
+
+async def test_a_name_change_keeps_tokens(client: AsyncClient, sign_up: SignUp) -> None:
+    account = await sign_up()
+    await client.patch("/users/me", json={"name": "Bea"}, headers=account.headers)
+    assert (await client.get("/users/me", headers=account.headers)).status_code == 200

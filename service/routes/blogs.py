@@ -1,13 +1,34 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Header, Query, Response, status
 
-from service import blogs
+from service import blogs, etags
 from service.deps import MAX_ID, BlogId, CurrentUser, Cursor, CursorsDep, DbDep, Limit
 from service.http_errors import responses
 from service.models import DEFAULT_PAGE_SIZE, Blog, BlogCreate, BlogPage, BlogUpdate
 
 router = APIRouter(prefix="/blogs", tags=["blogs"])
+
+IfNoneMatch = Annotated[
+    str | None,
+    Header(description="ETags of copies the client holds; a match answers 304 with no body."),
+]
+IfMatch = Annotated[
+    str | None,
+    Header(
+        description=(
+            "Apply the edit only if the blog still has this ETag's version; otherwise 412 and "
+            "nothing changes."
+        )
+    ),
+]
+NOT_MODIFIED = {304: {"description": "The client's copy (`If-None-Match`) is current."}}
+
+
+def page(cursors: CursorsDep, items: list[Blog], next_key: tuple[int, int] | None) -> BlogPage:
+    return BlogPage(
+        items=items, next_cursor=None if next_key is None else cursors.encode(*next_key)
+    )
 
 
 @router.post(
@@ -16,19 +37,22 @@ router = APIRouter(prefix="/blogs", tags=["blogs"])
     response_model=Blog,
     responses=responses(401),
     summary="Write a blog",
+    description="Write a blog as the current user. The response carries the blog's `ETag`.",
 )
-async def create_blog(db: DbDep, user: CurrentUser, data: BlogCreate) -> Blog:
-    return await blogs.create_blog(db=db, owner=user, data=data)
+async def create_blog(db: DbDep, user: CurrentUser, data: BlogCreate) -> Response:
+    blog = await blogs.create_blog(db=db, owner=user, data=data)
+    return etags.json_response(blog, etag=etags.blog_etag(blog), status_code=201)
 
 
 @router.get(
     "",
     response_model=BlogPage,
-    responses=responses(),
+    responses=responses() | NOT_MODIFIED,
     summary="List blogs",
     description=(
         "Blogs newest first, a keyset page at a time, optionally by one author and with `q` in "
-        "the title (case-insensitive, plain substring: `%` and `_` are literal)."
+        "the title (case-insensitive, plain substring: `%` and `_` are literal). The page's "
+        "`ETag` works with `If-None-Match`."
     ),
 )
 async def list_blogs(
@@ -43,36 +67,44 @@ async def list_blogs(
         str | None,
         Query(min_length=1, max_length=200, pattern=r"^[^\x00]*$", description="Title contains."),
     ] = None,
-) -> BlogPage:
+    if_none_match: IfNoneMatch = None,
+) -> Response:
     after = cursors.decode(cursor, 2) if cursor else None
     items, next_key = await blogs.list_blogs(
         db=db, limit=limit, after=after, author_id=author_id, q=q
     )
-    return BlogPage(
-        items=items, next_cursor=None if next_key is None else cursors.encode(*next_key)
-    )
+    return etags.json_response(page(cursors, items, next_key), if_none_match=if_none_match)
 
 
 @router.get(
     "/{blog_id}",
     response_model=Blog,
-    responses=responses(404),
+    responses=responses(404) | NOT_MODIFIED,
     summary="Read a blog",
-    description="A blog with its owner's id and name.",
+    description="A blog with its owner's id and name, and its `ETag`.",
 )
-async def read_blog(db: DbDep, blog_id: BlogId) -> Blog:
-    return await blogs.get_blog(db=db, blog_id=blog_id)
+async def read_blog(db: DbDep, blog_id: BlogId, if_none_match: IfNoneMatch = None) -> Response:
+    blog = await blogs.get_blog(db=db, blog_id=blog_id)
+    return etags.json_response(blog, etag=etags.blog_etag(blog), if_none_match=if_none_match)
 
 
 @router.patch(
     "/{blog_id}",
     response_model=Blog,
-    responses=responses(401, 403, 404),
+    responses=responses(401, 403, 404, 412),
     summary="Edit a blog",
-    description="Change the title, the body or both; owner only. `updated_at` moves.",
+    description=(
+        "Change the title, the body or both; owner only. `updated_at` moves. Send the `ETag` "
+        "you read as `If-Match` so a concurrent edit is never silently overwritten."
+    ),
 )
-async def update_blog(db: DbDep, user: CurrentUser, blog_id: BlogId, data: BlogUpdate) -> Blog:
-    return await blogs.update_blog(db=db, blog_id=blog_id, user_id=user.id, data=data)
+async def update_blog(
+    db: DbDep, user: CurrentUser, blog_id: BlogId, data: BlogUpdate, if_match: IfMatch = None
+) -> Response:
+    blog = await blogs.update_blog(
+        db=db, blog_id=blog_id, user_id=user.id, data=data, versions=etags.versions(if_match)
+    )
+    return etags.json_response(blog, etag=etags.blog_etag(blog))
 
 
 @router.delete(

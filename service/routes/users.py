@@ -1,6 +1,6 @@
 from fastapi import APIRouter, Response, status
 
-from service import blogs, users
+from service import blogs, etags, users
 from service.deps import CurrentUser, Cursor, CursorsDep, DbDep, Limit, UserId
 from service.http_errors import responses
 from service.models import (
@@ -12,6 +12,7 @@ from service.models import (
     UserPublic,
     UserUpdate,
 )
+from service.routes.blogs import NOT_MODIFIED, IfNoneMatch, page
 
 router = APIRouter(prefix="/users", tags=["users"])
 
@@ -91,7 +92,7 @@ async def read_user(db: DbDep, user_id: UserId) -> UserPublic:
 @router.get(
     "/{user_id}/blogs",
     response_model=BlogPage,
-    responses=responses(404),
+    responses=responses(404) | NOT_MODIFIED,
     summary="A user's blogs",
     description="The user's blogs, newest first, a keyset page at a time; 404 for an unknown user.",
 )
@@ -101,9 +102,8 @@ async def list_user_blogs(
     user_id: UserId,
     limit: Limit = DEFAULT_PAGE_SIZE,
     cursor: Cursor = None,
-) -> BlogPage:
+    if_none_match: IfNoneMatch = None,
+) -> Response:
     after = cursors.decode(cursor, 2) if cursor else None
     items, next_key = await blogs.list_user_blogs(db=db, user_id=user_id, limit=limit, after=after)
-    return BlogPage(
-        items=items, next_cursor=None if next_key is None else cursors.encode(*next_key)
-    )
+    return etags.json_response(page(cursors, items, next_key), if_none_match=if_none_match)

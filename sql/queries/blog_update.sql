@@ -1,8 +1,10 @@
--- Update a blog if `user_id` owns it, in one round trip. A NULL title or body keeps the old one.
+-- Update a blog if `user_id` owns it and, when `versions` is not NULL, its updated_at is one of
+-- them (If-Match), in one round trip. A NULL title or body keeps the old one.
 -- No row: the blog does not exist. A row with a NULL `id`: it exists but was not updated
--- (`owner_id` tells whether the caller owns it). updated_at uses clock_timestamp() so it moves
--- even when the blog was created in the same transaction.
--- params: id, user_id, title, body
+-- (`owner_id` says whether the caller owns it). The version check sits in the UPDATE's WHERE,
+-- so an edit that commits first is seen by the re-check PostgreSQL makes after waiting for it.
+-- updated_at uses clock_timestamp() so it moves even within one transaction.
+-- params: id, user_id, title, body, versions
 WITH target AS (
     SELECT id, user_id FROM blogs WHERE id = $1
 ), updated AS (
@@ -13,6 +15,7 @@ WITH target AS (
     FROM target
     WHERE b.id = target.id
       AND target.user_id = $2
+      AND ($5::timestamptz[] IS NULL OR b.updated_at = ANY ($5::timestamptz[]))
     RETURNING b.id, b.title, b.body, b.created_at, b.updated_at
 )
 SELECT updated.id,
