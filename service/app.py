@@ -4,8 +4,10 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from service import http_errors
+from service.body_limit import BodySizeLimit
 from service.cursors import CursorCodec
 from service.database import Database
+from service.login_limits import LoginLimiter
 from service.routes import auth, blogs, health, users
 from service.settings import Settings
 
@@ -49,6 +51,13 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.settings = settings
     app.state.database = database
     app.state.cursors = CursorCodec(settings.token_secret)
+    app.state.login_limiter = LoginLimiter(
+        window_seconds=settings.login_failure_window_seconds,
+        per_account_and_address=settings.login_max_failures_per_account_and_address,
+        per_account=settings.login_max_failures_per_account,
+        per_address=settings.login_max_failures_per_address,
+    )
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     http_errors.install(app)
     for module in (auth, users, blogs, health):
         app.include_router(module.router)

@@ -15,7 +15,7 @@
 """
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -30,14 +30,24 @@ from service.queries import Query
 
 Row = Mapping[str, Any]
 
+# A connection that is gone: closed by the server (restart, pg_terminate_backend) or the network.
+# When asyncpg notices the loss first, its pool detaches the connection and any call raises
+# InterfaceError ("released back to the pool") or InternalClientError.
+BROKEN_CONNECTION: tuple[type[BaseException], ...] = (
+    ConnectionError,
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.CrashShutdownError,
+    asyncpg.exceptions.InterfaceError,
+    asyncpg.exceptions.InternalClientError,
+)
+
 # Errors that mean "the database cannot serve us right now", as opposed to a bad statement.
 CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
+    *BROKEN_CONNECTION,
     OSError,
-    asyncpg.exceptions.ConnectionDoesNotExistError,
-    asyncpg.exceptions.InterfaceError,
     asyncpg.exceptions.PostgresConnectionError,
     asyncpg.exceptions.CannotConnectNowError,
-    asyncpg.exceptions.AdminShutdownError,
     asyncpg.exceptions.TooManyConnectionsError,
 )
 
@@ -49,9 +59,16 @@ class Connection:
     keep a connection from other requests.
     """
 
-    def __init__(self, connection: databases.core.Connection, acquire_timeout: float) -> None:
+    def __init__(
+        self,
+        connection: databases.core.Connection,
+        *,
+        acquire_timeout: float,
+        on_broken: Callable[[], Awaitable[None]],
+    ) -> None:
         self._connection = connection
         self._acquire_timeout = acquire_timeout
+        self._on_broken = on_broken
         self.acquired = False
 
     async def _acquire(self) -> None:
@@ -95,14 +112,37 @@ class Connection:
     # lock is the one `databases` takes for its own calls, so the two never interleave.
 
     async def fetch_row(self, query: Query, **values: Any) -> Row | None:
-        await self._acquire()
-        async with self._connection._query_lock:
-            return await self._connection.raw_connection.fetchrow(query.sql, *query.args(values))
+        rows = await self._named(query, values, limit=1)
+        return rows[0] if rows else None
 
     async def fetch_rows(self, query: Query, **values: Any) -> list[Row]:
+        return await self._named(query, values)
+
+    async def _named(self, query: Query, values: dict[str, Any], limit: int = 0) -> list[Row]:
+        args = query.args(values)
         await self._acquire()
+        try:
+            return await self._run(query.sql, args, limit)
+        except BROKEN_CONNECTION:
+            # A read outside a transaction is safe to repeat: once, on a fresh connection.
+            if not query.read_only or self._connection._transaction_stack:
+                raise
+            await self._replace()
+            return await self._run(query.sql, args, limit)
+
+    async def _run(self, sql: str, args: list[Any], limit: int) -> list[Row]:
         async with self._connection._query_lock:
-            return await self._connection.raw_connection.fetch(query.sql, *query.args(values))
+            raw = self._connection.raw_connection
+            if limit == 1:
+                row = await raw.fetchrow(sql, *args)
+                return [] if row is None else [row]
+            return await raw.fetch(sql, *args)
+
+    async def _replace(self) -> None:
+        """Swap a broken connection for a new one, and have the pool renew all the others."""
+        await self._release()
+        await self._on_broken()
+        await self._acquire()
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[None]:
@@ -156,13 +196,27 @@ class Database:
 
         Errors that mean the database cannot serve us become `DatabaseUnavailable`.
         """
-        connection = Connection(self._database.connection(), self.acquire_timeout)
+        connection = Connection(
+            self._database.connection(),
+            acquire_timeout=self.acquire_timeout,
+            on_broken=self._expire_connections,
+        )
         try:
             yield connection
+        except TimeoutError as exc:
+            # The client-side command timeout; asyncpg has cancelled the statement.
+            raise DatabaseUnavailable("the database did not answer in time; try again") from exc
         except CONNECTION_ERRORS as exc:
+            await self._expire_connections()
             raise DatabaseUnavailable("the database connection was lost; try again") from exc
         finally:
             await connection._release()
+
+    async def _expire_connections(self) -> None:
+        """After one broken connection, the idle ones are likely broken too: renew them on use."""
+        pool = self._database._backend._pool
+        if pool is not None:
+            await pool.expire_connections()
 
     async def ping(self) -> bool:
         try:

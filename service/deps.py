@@ -8,6 +8,7 @@ from fastapi.security import OAuth2PasswordBearer
 
 from service.cursors import CursorCodec
 from service.database import Connection, Database
+from service.login_limits import LoginLimiter
 from service.models import MAX_PAGE_SIZE, User
 from service.security import read_access_token
 from service.settings import Settings
@@ -28,9 +29,14 @@ def get_cursors(request: Request) -> CursorCodec:
     return request.app.state.cursors
 
 
+def get_login_limiter(request: Request) -> LoginLimiter:
+    return request.app.state.login_limiter
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
 CursorsDep = Annotated[CursorCodec, Depends(get_cursors)]
+LoginLimiterDep = Annotated[LoginLimiter, Depends(get_login_limiter)]
 
 
 async def get_db(database: DatabaseDep) -> AsyncIterator[Connection]:

@@ -17,11 +17,19 @@ _PARAMS = re.compile(r"^--\s*params:(.*)$", re.MULTILINE)
 _PLACEHOLDER = re.compile(r"\$(\d+)")
 
 
+_WRITES = re.compile(r"\b(INSERT|UPDATE|DELETE|MERGE)\b", re.IGNORECASE)
+
+
 @dataclass(frozen=True)
 class Query:
     name: str
     sql: str
     params: tuple[str, ...]
+
+    @property
+    def read_only(self) -> bool:
+        """Whether the statement only reads, so running it twice is harmless."""
+        return _WRITES.search(self.sql) is None
 
     def args(self, values: dict[str, Any]) -> list[Any]:
         if values.keys() != set(self.params):

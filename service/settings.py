@@ -24,6 +24,12 @@ class Settings(BaseSettings):
     token_secret: str = ""
     token_expire_minutes: int = Field(default=60, ge=1)
 
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1)
+    login_failure_window_seconds: float = Field(default=60, gt=0)
+    login_max_failures_per_account_and_address: int = Field(default=5, ge=1)
+    login_max_failures_per_account: int = Field(default=50, ge=1)
+    login_max_failures_per_address: int = Field(default=20, ge=1)
+
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     workers: int = Field(default=1, ge=1)

@@ -96,3 +96,18 @@ async def test_bad_tokens_are_401(client: AsyncClient, sign_up: SignUp, make_tok
     response = await client.get("/users/me", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 401
     assert response.headers["www-authenticate"] == "Bearer"
+
+
+async def test_repeated_failures_are_rate_limited(client: AsyncClient, sign_up: SignUp) -> None:
+    account = await sign_up()
+    wrong = {"username": account.email, "password": "not the password"}
+    statuses = [(await client.post("/auth/token", data=wrong)).status_code for _ in range(5)]
+    assert statuses == [401] * 5
+    limited = await client.post(
+        "/auth/token", data={"username": account.email, "password": PASSWORD}
+    )
+    assert limited.status_code == 429
+    assert 1 <= int(limited.headers["retry-after"]) <= 60
+    # Another account from the same address is not blocked by this one.
+    other = await sign_up()
+    assert other.headers["Authorization"].startswith("Bearer ")

@@ -181,3 +181,62 @@ async def test_an_unreachable_server_is_unavailable_not_an_error() -> None:
         assert await database.ping() is False
     finally:
         await database.disconnect()
+
+
+async def _terminate(url: str, pids: list[int]) -> None:
+    admin = await asyncpg.connect(url)
+    try:
+        await admin.execute("SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) pid", pids)
+    finally:
+        await admin.close()
+
+
+async def test_a_read_is_retried_once_on_a_fresh_connection(database_url: str) -> None:
+    database = Database(database_url, min_size=2, max_size=2)
+    await database.connect()
+    try:
+        async with database.connection() as conn:
+            first = (await conn.fetch_row(PID))["pid"]
+            await _terminate(database_url, [first])
+            second = (await conn.fetch_row(PID))["pid"]
+        assert second != first
+    finally:
+        await database.disconnect()
+
+
+async def test_a_write_is_not_retried(database_url: str) -> None:
+    write = parse("write", "UPDATE users SET name = name WHERE id = -1 RETURNING pg_backend_pid()")
+    database = Database(database_url, min_size=1, max_size=1)
+    await database.connect()
+    try:
+        with pytest.raises(DatabaseUnavailable, match="connection was lost"):
+            async with database.connection() as conn:
+                pid = (await conn.fetch_row(PID))["pid"]
+                await _terminate(database_url, [pid])
+                await conn.fetch_rows(write)
+        # The pool replaced the broken connection: the next unit of work just works.
+        async with database.connection() as conn:
+            assert (await conn.fetch_row(PID))["pid"] != pid
+    finally:
+        await database.disconnect()
+
+
+async def test_after_every_connection_is_killed_the_pool_recovers(database_url: str) -> None:
+    database = Database(database_url, min_size=3, max_size=3)
+    await database.connect()
+    try:
+        admin = await asyncpg.connect(database_url)
+        try:
+            pids = await admin.fetchval(
+                "SELECT array_agg(pid) FROM pg_stat_activity "
+                "WHERE application_name = 'blog-api' AND datname = current_database()"
+            )
+        finally:
+            await admin.close()
+        await _terminate(database_url, pids)
+        for _ in range(5):
+            async with database.connection() as conn:
+                assert (await conn.fetch_row(PID))["pid"] not in pids
+        assert await database.ping()
+    finally:
+        await database.disconnect()

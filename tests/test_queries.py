@@ -192,3 +192,11 @@ def test_the_plan_check_can_fail() -> None:
         "sort over blogs",
         "sequential scan of blogs",
     ]
+
+
+def test_only_reads_are_read_only() -> None:
+    statements = load_all()
+    assert {name for name, query in statements.items() if not query.read_only} == {
+        "blog_update",
+        "blog_delete",
+    }
