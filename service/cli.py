@@ -7,17 +7,23 @@ import os
 import sys
 from collections.abc import Sequence
 
-from service import embedded, migrations
+import asyncpg
+from pydantic import ValidationError
+
+from service import embedded, migrations, seed, sql_cli
 from service.settings import Settings
 
 logger = logging.getLogger("service")
 
 
-def _database_url(settings: Settings) -> str:
+def database_url(settings: Settings) -> str:
     """DATABASE_URL, or a started embedded server's URL, exported for worker processes."""
     if settings.database_url:
         return settings.database_url
-    print(f"DATABASE_URL is not set: starting PostgreSQL in {settings.embedded_data_dir}")
+    print(
+        f"DATABASE_URL is not set: starting PostgreSQL in {settings.embedded_data_dir}",
+        file=sys.stderr,
+    )
     url = embedded.start(settings.embedded_data_dir)
     os.environ["DATABASE_URL"] = url
     return url
@@ -34,7 +40,7 @@ def _migrate(url: str) -> None:
 def _serve(args: argparse.Namespace, settings: Settings) -> None:
     import uvicorn  # only this command needs the server
 
-    url = _database_url(settings)
+    url = database_url(settings)
     if settings.migrate_on_start:
         _migrate(url)
     settings.warn_about_random_secret()
@@ -57,7 +63,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def _migrate_command(args: argparse.Namespace, settings: Settings) -> None:
-    url = _database_url(settings)
+    url = database_url(settings)
     if not args.status:
         _migrate(url)
         return
@@ -81,21 +87,29 @@ def parser() -> argparse.ArgumentParser:
     migrate = commands.add_parser("migrate", help="apply pending migrations")
     migrate.add_argument("--status", action="store_true", help="list applied and pending ones")
     migrate.set_defaults(handler=_migrate_command)
+
+    seed.register(commands)
+    sql_cli.register(commands)
     return root
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run a command; every handler takes (args, settings) and may return an exit code."""
     args = parser().parse_args(argv)
     if args.command is None:
         args = parser().parse_args(["serve"])
     logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
-    settings = Settings()
+    logging.getLogger("pgserver").setLevel(logging.WARNING)
     try:
-        args.handler(args, settings)
+        settings = Settings()
+        return args.handler(args, settings) or 0
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors()
+        )
+        print(f"error: bad settings: {problems}", file=sys.stderr)
     except (migrations.MigrationError, embedded.EmbeddedUnavailable) as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 1
-    except OSError as exc:
-        print(f"error: cannot reach the database: {exc}", file=sys.stderr)
-        return 1
-    return 0
+    except (OSError, asyncpg.PostgresError) as exc:
+        print(f"error: database: {exc}", file=sys.stderr)
+    return 1

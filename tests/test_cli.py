@@ -5,6 +5,7 @@ import sys
 import pytest
 
 from service.cli import main
+from service.migrations import load_migrations
 from service.settings import PROJECT_ROOT
 from tests.conftest import ScratchDatabase
 
@@ -26,19 +27,23 @@ def _run(*args: str, database_url: str) -> subprocess.CompletedProcess[str]:
 
 async def test_migrate_and_status(scratch_database: ScratchDatabase) -> None:
     url = await scratch_database(migrated=False)
+    names = [migration.path.name for migration in load_migrations()]
+    assert names[0] == "0001_users_and_blogs.sql"
     before = _run("migrate", "--status", database_url=url)
     assert before.returncode == 0, before.stderr
-    assert before.stdout.split() == ["pending", "0001_users_and_blogs.sql"]
+    assert before.stdout.splitlines() == [f"pending  {name}" for name in names]
 
     applied = _run("migrate", database_url=url)
     assert applied.returncode == 0, applied.stderr
-    assert applied.stdout.strip() == "applied 0001_users_and_blogs.sql"
+    assert applied.stdout.splitlines() == [f"applied {name}" for name in names]
 
     again = _run("migrate", database_url=url)
     assert again.stdout.strip() == "migrations: up to date"
 
     after = _run("migrate", "--status", database_url=url)
-    assert after.stdout.startswith("applied  0001_users_and_blogs.sql")
+    assert [line.split()[:2] for line in after.stdout.splitlines()] == [
+        ["applied", name] for name in names
+    ]
 
 
 def test_an_unreachable_database_is_one_line_and_exit_1(

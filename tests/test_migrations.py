@@ -31,15 +31,19 @@ async def test_migrate_applies_every_file_once_in_order(
 ) -> None:
     url = await scratch_database(migrated=False)
     directory = _copy_migrations(tmp_path)
-    (directory / "0002_add_bio.sql").write_text("ALTER TABLE users ADD COLUMN bio text;\n")
+    (directory / "9001_add_bio.sql").write_text("ALTER TABLE users ADD COLUMN bio text;\n")
+
+    on_disk = load_migrations(directory)
+    assert on_disk[-1].path.name == "9001_add_bio.sql"
 
     applied = await migrations.migrate(url, directory)
-    assert [m.path.name for m in applied] == ["0001_users_and_blogs.sql", "0002_add_bio.sql"]
+    assert applied == on_disk
     assert await migrations.migrate(url, directory) == []
 
     rows = await _fetch(url, "SELECT version, name, checksum FROM schema_migrations ORDER BY 1")
-    assert [(r["version"], r["name"]) for r in rows] == [(1, "users_and_blogs"), (2, "add_bio")]
-    assert [r["checksum"] for r in rows] == [m.checksum for m in load_migrations(directory)]
+    assert [(r["version"], r["name"], r["checksum"]) for r in rows] == [
+        (m.version, m.name, m.checksum) for m in on_disk
+    ]
 
 
 async def test_status_lists_applied_and_pending(
@@ -47,15 +51,16 @@ async def test_status_lists_applied_and_pending(
 ) -> None:
     url = await scratch_database(migrated=False)
     directory = _copy_migrations(tmp_path)
+    shipped = [m.version for m in load_migrations(directory)]
     before = await migrations.status(url, directory)
     assert before.applied == []
-    assert [m.version for m in before.pending] == [1]
+    assert [m.version for m in before.pending] == shipped
 
     await migrations.migrate(url, directory)
-    (directory / "0002_later.sql").write_text("SELECT 1;\n")
+    (directory / "9001_later.sql").write_text("SELECT 1;\n")
     after = await migrations.status(url, directory)
-    assert [m.version for m in after.applied] == [1]
-    assert [m.version for m in after.pending] == [2]
+    assert [m.version for m in after.applied] == shipped
+    assert [m.version for m in after.pending] == [9001]
 
 
 async def test_two_concurrent_runs_apply_nothing_twice(
@@ -64,14 +69,14 @@ async def test_two_concurrent_runs_apply_nothing_twice(
     url = await scratch_database(migrated=False)
     directory = _copy_migrations(tmp_path)
     # Slow enough that the two runs overlap; without the lock the second would fail or repeat it.
-    (directory / "0002_slow.sql").write_text(
+    (directory / "9001_slow.sql").write_text(
         "SELECT pg_sleep(0.5);\nCREATE TABLE applied_once (n int);\n"
         "INSERT INTO applied_once VALUES (1);\n"
     )
     first, second = await asyncio.gather(
         migrations.migrate(url, directory), migrations.migrate(url, directory)
     )
-    assert sorted([len(first), len(second)]) == [0, 2]
+    assert sorted([len(first), len(second)]) == [0, len(load_migrations(directory))]
     assert [r["n"] for r in await _fetch(url, "SELECT n FROM applied_once")] == [1]
 
 
@@ -94,13 +99,13 @@ async def test_a_failing_migration_leaves_nothing_behind(
 ) -> None:
     url = await scratch_database(migrated=False)
     directory = _copy_migrations(tmp_path)
-    (directory / "0002_broken.sql").write_text(
+    (directory / "9001_broken.sql").write_text(
         "CREATE TABLE half_done (n int);\nSELECT * FROM no_such_table;\n"
     )
     with pytest.raises(asyncpg.UndefinedTableError):
         await migrations.migrate(url, directory)
-    rows = await _fetch(url, "SELECT version FROM schema_migrations")
-    assert [r["version"] for r in rows] == [1]
+    rows = await _fetch(url, "SELECT version FROM schema_migrations ORDER BY 1")
+    assert [r["version"] for r in rows] == [m.version for m in load_migrations(MIGRATIONS_DIR)]
     assert (await _fetch(url, "SELECT to_regclass('half_done') AS t"))[0]["t"] is None
 
 
@@ -122,8 +127,8 @@ async def test_an_applied_migration_without_its_file_is_refused(
 ) -> None:
     url = await scratch_database(migrated=False)
     directory = _copy_migrations(tmp_path)
-    (directory / "0002_gone.sql").write_text("SELECT 1;\n")
+    (directory / "9001_gone.sql").write_text("SELECT 1;\n")
     await migrations.migrate(url, directory)
-    (directory / "0002_gone.sql").unlink()
-    with pytest.raises(MigrationError, match="0002_gone is applied but its file is missing"):
+    (directory / "9001_gone.sql").unlink()
+    with pytest.raises(MigrationError, match="9001_gone is applied but its file is missing"):
         await migrations.migrate(url, directory)

@@ -34,7 +34,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "limit": 21,
     },
     "users_page": {"after_id": 0, "limit": 21},
-    "blog_update": {"id": 1234, "user_id": 7, "title": "New", "body": None},
+    "blog_update": {"id": 1234, "user_id": 7, "title": "New", "body": None, "versions": None},
     "blog_delete": {"id": 1234, "user_id": 7},
 }
 
