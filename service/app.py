@@ -47,7 +47,12 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         finally:
             await database.disconnect()
 
-    app = FastAPI(title="Blog API", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="Blog API",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
     app.state.settings = settings
     app.state.database = database
     app.state.cursors = CursorCodec(settings.token_secret)
@@ -57,6 +62,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         per_account=settings.login_max_failures_per_account,
         per_address=settings.login_max_failures_per_address,
     )
+    # Ours rather than FastAPI's max_body_size, whose early 413 is plain text, not {"detail"}.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     http_errors.install(app)
     for module in (auth, users, blogs, health):

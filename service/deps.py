@@ -16,20 +16,23 @@ from service.users import get_token_user
 
 MAX_ID = 2**63 - 1
 
+# Dependencies are `async def` even when they do not await: FastAPI runs plain `def` ones in a
+# thread pool, a thread hop per dependency per request.
 
-def get_settings(request: Request) -> Settings:
+
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_database(request: Request) -> Database:
+async def get_database(request: Request) -> Database:
     return request.app.state.database
 
 
-def get_cursors(request: Request) -> CursorCodec:
+async def get_cursors(request: Request) -> CursorCodec:
     return request.app.state.cursors
 
 
-def get_login_limiter(request: Request) -> LoginLimiter:
+async def get_login_limiter(request: Request) -> LoginLimiter:
     return request.app.state.login_limiter
 
 
