@@ -1,9 +1,12 @@
 """Map domain and database errors to HTTP responses in FastAPI's `{"detail": ...}` shape."""
 
+import json
 from typing import Any
 
 import asyncpg
 from fastapi import FastAPI, Request, status
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
@@ -82,10 +85,38 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": exc.message}, _STATUS[kind], headers=headers)
 
 
+class _AsciiJSONResponse(JSONResponse):
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=True, separators=(",", ":")).encode("ascii")
+
+
+async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's 422, but safe for inputs that are not valid Unicode (lone surrogates), which
+    the default response, echoing the input as UTF-8, cannot encode."""
+    assert isinstance(exc, RequestValidationError)
+    return _AsciiJSONResponse(
+        {"detail": jsonable_encoder(exc.errors())}, status.HTTP_422_UNPROCESSABLE_CONTENT
+    )
+
+
 async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
     return await _domain_error(
         request, DatabaseUnavailable("the database is unavailable; try again")
     )
+
+
+async def _invalid_data(request: Request, exc: Exception) -> JSONResponse:
+    # A value PostgreSQL refuses (SQLSTATE class 22) came from the request: a 4xx, not a 500.
+    # Validation should have caught it first; this is the net under it.
+    detail = [
+        {
+            "type": "value_error",
+            "loc": ["body"],
+            "msg": "the request contains a value the database cannot store",
+            "input": None,
+        }
+    ]
+    return JSONResponse({"detail": detail}, status.HTTP_422_UNPROCESSABLE_CONTENT)
 
 
 async def _query_canceled(request: Request, exc: Exception) -> JSONResponse:
@@ -93,9 +124,11 @@ async def _query_canceled(request: Request, exc: Exception) -> JSONResponse:
 
 
 def install(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(DomainError, _domain_error)
     for error in CONNECTION_ERRORS:
         app.add_exception_handler(error, _database_unavailable)
+    app.add_exception_handler(asyncpg.exceptions.DataError, _invalid_data)
     # statement_timeout on the server, command_timeout on the client.
     app.add_exception_handler(asyncpg.exceptions.QueryCanceledError, _query_canceled)
     app.add_exception_handler(TimeoutError, _query_canceled)
