@@ -4,6 +4,7 @@ import argparse
 import asyncio
 import logging
 import os
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -50,6 +51,9 @@ def _serve(args: argparse.Namespace, settings: Settings) -> None:
     host = args.host or settings.host
     port = args.port or settings.port
     print(f"serving on http://{host}:{port} (docs at /docs)")
+    # uvicorn shuts down gracefully on SIGTERM, then restores the previous handler and raises
+    # the signal again; with this no-op handler that ends in a normal exit 0, not death by signal.
+    signal.signal(signal.SIGTERM, lambda *_: None)
     uvicorn.run(
         "service.app:create_app",
         factory=True,

@@ -48,6 +48,7 @@ _HEADERS: dict[type[DomainError], dict[str, str]] = {
 
 def _description(status_code: int) -> str:
     return {
+        400: "The body could not be parsed (not UTF-8, or nested too deep).",
         401: "No token, or a token that is invalid, expired or of a deleted user.",
         403: "The caller does not own this resource.",
         404: "No such resource.",

@@ -17,7 +17,7 @@ router = APIRouter(prefix="/auth", tags=["auth"])
 @router.post(
     "/token",
     response_model=Token,
-    responses=responses(401, 413, 429),
+    responses=responses(400, 401, 413, 429),
     summary="Log in",
     description=(
         "Exchange an email (as `username`) and password, sent as an OAuth2 password form, for a "

@@ -35,7 +35,7 @@ def page(cursors: CursorsDep, items: list[Blog], next_key: tuple[int, int] | Non
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=Blog,
-    responses=responses(401, 413),
+    responses=responses(400, 401, 413),
     summary="Write a blog",
     description="Write a blog as the current user. The response carries the blog's `ETag`.",
 )
@@ -91,7 +91,7 @@ async def read_blog(db: DbDep, blog_id: BlogId, if_none_match: IfNoneMatch = Non
 @router.patch(
     "/{blog_id}",
     response_model=Blog,
-    responses=responses(401, 403, 404, 412, 413),
+    responses=responses(400, 401, 403, 404, 412, 413),
     summary="Edit a blog",
     description=(
         "Change the title, the body or both; owner only. `updated_at` moves. Send the `ETag` "

@@ -21,7 +21,7 @@ router = APIRouter(prefix="/users", tags=["users"])
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=User,
-    responses=responses(409, 413),
+    responses=responses(400, 409, 413),
     summary="Sign up",
     description=(
         "Create a user. The email is stored trimmed and lower-cased; "
@@ -45,7 +45,7 @@ async def read_me(user: CurrentUser) -> User:
 @router.patch(
     "/me",
     response_model=User,
-    responses=responses(401, 413),
+    responses=responses(400, 401, 413),
     summary="Change the current user's name or password",
 )
 async def update_me(db: DbDep, user: CurrentUser, data: UserUpdate) -> User:
