@@ -1,9 +1,12 @@
+import asyncio
+
 import pytest
 from fastapi import FastAPI
-from httpx import AsyncClient
+from httpx import ASGITransport, AsyncClient
 
-from service.database import Connection
-from tests.conftest import Account, SignUp
+from service.app import create_app
+from service.database import Connection, Database
+from tests.conftest import PASSWORD, Account, ScratchDatabase, SignUp, settings_for
 
 pytestmark = pytest.mark.anyio
 
@@ -376,3 +379,37 @@ async def test_if_match_applies_an_edit_to_the_version_read(
         )
         assert response.status_code == 412
     assert (await client.get(path)).json()["title"] == "v4"
+
+
+async def test_concurrent_edits_of_one_version_never_lose_one_silently(
+    scratch_database: ScratchDatabase,
+) -> None:
+    # Real commits and real concurrency: a database of its own and a pool of several connections.
+    url = await scratch_database()
+    app = create_app(settings_for(url), database=Database(url, min_size=4, max_size=8))
+    async with (
+        app.router.lifespan_context(app),
+        AsyncClient(transport=ASGITransport(app=app), base_url="http://test") as client,
+    ):
+        await client.post(
+            "/users", json={"name": "Ada", "email": "ada@example.com", "password": PASSWORD}
+        )
+        login = await client.post(
+            "/auth/token", data={"username": "ada@example.com", "password": PASSWORD}
+        )
+        headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+        created = await client.post("/blogs", json={"title": "v1", "body": "b"}, headers=headers)
+        path, etag = f"/blogs/{created.json()['id']}", created.headers["etag"]
+
+        edits = await asyncio.gather(
+            *(
+                client.patch(
+                    path, json={"title": f"edit {n}"}, headers=headers | {"If-Match": etag}
+                )
+                for n in range(8)
+            )
+        )
+        statuses = sorted(response.status_code for response in edits)
+        assert statuses == [200] + [412] * 7
+        winner = next(response for response in edits if response.status_code == 200)
+        assert (await client.get(path)).json()["title"] == winner.json()["title"]
