@@ -52,6 +52,16 @@ CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
+async def _keep_session(connection: asyncpg.Connection) -> None:
+    """Release a connection to the pool without asyncpg's default reset query.
+
+    That query (CLOSE ALL, UNLISTEN *, RESET ALL, advisory unlocks) costs a round trip on every
+    release, for state we never create on pooled connections: no LISTEN, no session SET, no
+    advisory locks, no cursors outside transactions. The pool still rolls back a transaction
+    left open (a cancelled request) before it calls this.
+    """
+
+
 class Connection:
     """A pooled connection for one unit of work, acquired on first use and held until its end.
 
@@ -174,6 +184,7 @@ class Database:
             min_size=min_size,
             max_size=max_size,
             command_timeout=command_timeout,
+            reset=_keep_session,
             server_settings={
                 "application_name": "blog-api",
                 "statement_timeout": str(statement_timeout_ms),

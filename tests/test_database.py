@@ -240,3 +240,20 @@ async def test_after_every_connection_is_killed_the_pool_recovers(database_url: 
         assert await database.ping()
     finally:
         await database.disconnect()
+
+
+async def test_a_transaction_left_open_is_rolled_back_on_release(database_url: str) -> None:
+    database = Database(database_url, min_size=1, max_size=1)
+    await database.connect()
+    try:
+        async with database.connection() as conn:
+            raw = await conn.raw()
+            await raw.execute("BEGIN; CREATE TEMP TABLE left_open (n int)")
+            assert raw.is_in_transaction()
+        # The same (only) pooled connection, back in a clean state.
+        async with database.connection() as conn:
+            raw = await conn.raw()
+            assert not raw.is_in_transaction()
+            assert await raw.fetchval("SELECT to_regclass('pg_temp.left_open')") is None
+    finally:
+        await database.disconnect()
