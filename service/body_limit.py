@@ -20,7 +20,12 @@ class BodySizeLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope["headers"]).get(b"content-length")
+        headers = dict(scope["headers"])
+        declared = headers.get(b"content-length")
+        if declared is None and b"transfer-encoding" not in headers:
+            # No body at all (most GETs): nothing to watch.
+            await self.app(scope, receive, send)
+            return
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
             await _refuse(send)
             return
