@@ -32,12 +32,15 @@ class Query:
         return _WRITES.search(self.sql) is None
 
     def args(self, values: dict[str, Any]) -> list[Any]:
-        if values.keys() != set(self.params):
-            raise TypeError(
-                f"query {self.name} takes {', '.join(self.params) or 'no parameters'}; "
-                f"got {', '.join(sorted(values)) or 'none'}"
-            )
-        return [values[name] for name in self.params]
+        try:
+            if len(values) == len(self.params):
+                return [values[name] for name in self.params]
+        except KeyError:
+            pass
+        raise TypeError(
+            f"query {self.name} takes {', '.join(self.params) or 'no parameters'}; "
+            f"got {', '.join(sorted(values)) or 'none'}"
+        )
 
 
 def parse(name: str, text: str) -> Query:
