@@ -44,7 +44,7 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _FIRST_NAMES = (
     "Ada Alan Grace Linus Barbara Edsger Donald Margaret Ken Dennis Guido Bjarne Frances Radia "
     "John Katherine Tim Vint Leslie Niklaus Hedy Anita Fernando Shafi Silvio Yukihiro Rasmus "
-    "Sophie Joan Claude Mary Carl Emmy Henri Sofia Ingrid Omar Priya Wei Kenji Amara Lucia "
+    "Sophie Joan Clara Mary Carl Emmy Henri Sofia Ingrid Omar Priya Wei Kenji Amara Lucia "
     "Mateo Noor Olga Pablo Quinn Rosa Sanjay Tariq"
 )
 _LAST_NAMES = (

@@ -1,0 +1,309 @@
+"""The read benchmark: see bench/README.md."""
+
+import argparse
+import asyncio
+import dataclasses
+import json
+import platform
+import secrets
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench import data, pyspy
+from bench.load import Run, Target, get, require_wrk, wrk
+from bench.servers import TOKEN_SECRET, VARIANTS, Server
+
+RESULTS = Path(__file__).resolve().parent / "results"
+ENDPOINTS = ("E1", "E2", "E3", "E4")
+PAGE = "limit=20"
+
+
+def targets(samples: data.Samples) -> dict[str, list[Target]]:
+    return {
+        "E1": [Target("/blogs/{id}", data.BLOGS)],
+        "E2": [Target(f"/blogs?{PAGE}")],
+        "E3": [Target(f"/blogs?{PAGE}&cursor={samples.e3_cursor}")],
+        "E4": [Target(f"/users/{{id}}/blogs?{PAGE}", data.USERS)],
+    }
+
+
+def _commit() -> str:
+    """The code measured as ours: the checked-out commit, marked when the tree has changes."""
+    git = shutil.which("git")
+    if git is None:
+        return "unknown"
+    describe = [git, "-C", str(data.ROOT), "describe", "--always", "--dirty"]
+    done = subprocess.run(describe, capture_output=True, text=True, check=False)  # noqa: S603
+    return done.stdout.strip() or "unknown"
+
+
+def machine() -> dict[str, Any]:
+    cpuinfo = Path("/proc/cpuinfo").read_text()
+    model = next(
+        (x.split(":", 1)[1].strip() for x in cpuinfo.splitlines() if "model name" in x), ""
+    )
+    wrk_version = subprocess.run(  # noqa: S603
+        [shutil.which("wrk") or "wrk", "-v"], capture_output=True, text=True, check=False
+    )
+    return {
+        "nproc": len([x for x in cpuinfo.splitlines() if x.startswith("processor")]),
+        "cpu": model,
+        "python": platform.python_version(),
+        "kernel": platform.release(),
+        "wrk": (wrk_version.stdout or wrk_version.stderr).splitlines()[0].strip(),
+        "loadavg_at_start": Path("/proc/loadavg").read_text().split()[:3],
+        "commit": _commit(),
+    }
+
+
+def prepare_database(url: str) -> data.Samples:
+    asyncio.run(data.ensure_database(url))
+    if asyncio.run(data.seeded(url)):
+        print(f"database: already seeded with {data.USERS:,} users and {data.BLOGS:,} blogs")
+    else:
+        data.seed(url)
+    asyncio.run(data.vacuum_analyze(url))
+    return asyncio.run(data.samples(url, TOKEN_SECRET))
+
+
+def start(variants: list[str], url: str, base_port: int, log_dir: Path) -> list[Server]:
+    servers = [Server(v, base_port + i, url) for i, v in enumerate(variants)]
+    for server in servers:
+        server.start(log_dir)
+    for server in servers:
+        server.wait_ready("/blogs/1")
+    return servers
+
+
+def check_identical(servers: list[Server], samples: data.Samples) -> int:
+    """Fetch the same requests from every variant; any byte of difference is fatal."""
+    blog_ids = [1, data.BLOGS, data.BLOGS + 1, *(secrets.randbelow(data.BLOGS) + 1 for _ in "abc")]
+    users = [samples.heavy_author, samples.light_author, data.USERS + 1]
+    users += [samples.idle_author] if samples.idle_author else []
+    users += [secrets.randbelow(data.USERS) + 1 for _ in "abc"]
+    paths = [f"/blogs/{i}" for i in blog_ids]
+    paths += [f"/blogs?{PAGE}", f"/blogs?{PAGE}&cursor={samples.e3_cursor}"]
+    paths += [f"/users/{u}/blogs?{PAGE}" for u in users]
+    reference = servers[0]
+    for path in list(paths):
+        status, body = get(reference.port, path)
+        if status == 200 and (cursor := json.loads(body).get("next_cursor")):
+            paths.append(f"{path.split('&cursor=')[0]}&cursor={cursor}")
+    for path in paths:
+        expected = get(reference.port, path)
+        for server in servers[1:]:
+            got = get(server.port, path)
+            if got != expected:
+                at = next(
+                    (
+                        i
+                        for i, (a, b) in enumerate(zip(got[1], expected[1], strict=False))
+                        if a != b
+                    ),
+                    min(len(got[1]), len(expected[1])),
+                )
+                raise SystemExit(
+                    f"{server.variant} differs from {reference.variant} on GET {path}: "
+                    f"status {got[0]} vs {expected[0]}, first difference at byte {at}:\n"
+                    f"  {server.variant}: {got[1][max(0, at - 60) : at + 60]!r}\n"
+                    f"  {reference.variant}: {expected[1][max(0, at - 60) : at + 60]!r}"
+                )
+    return len(paths)
+
+
+def ratio(value: float, reference: float) -> float:
+    return value / reference if reference else float("nan")
+
+
+def summarize(runs: dict[str, dict[str, list[Run]]], variants: list[str]) -> list[dict[str, Any]]:
+    rows = []
+    for endpoint in runs:
+        medians = {
+            v: {
+                "rps": statistics.median(r.rps for r in runs[endpoint][v]),
+                "p50_ms": statistics.median(r.p50_ms for r in runs[endpoint][v]),
+                "p99_ms": statistics.median(r.p99_ms for r in runs[endpoint][v]),
+                "cpu_us": statistics.median(r.cpu_us for r in runs[endpoint][v]),
+            }
+            for v in variants
+        }
+        ours = medians[variants[0]]
+        for v in variants:
+            m = medians[v]
+            rows.append(
+                {
+                    "endpoint": endpoint,
+                    "variant": v,
+                    **m,
+                    "rps_x": ratio(m["rps"], ours["rps"]),
+                    "p50_x": ratio(m["p50_ms"], ours["p50_ms"]),
+                    "p99_x": ratio(m["p99_ms"], ours["p99_ms"]),
+                    "cpu_x": ratio(m["cpu_us"], ours["cpu_us"]),
+                    "rounds_rps": [round(r.rps, 1) for r in runs[endpoint][v]],
+                    "timeouts": sum(r.timeouts for r in runs[endpoint][v]),
+                }
+            )
+    return rows
+
+
+def print_table(rows: list[dict[str, Any]], rss: dict[str, dict[str, float]]) -> None:
+    header = f"{'':4} {'variant':10} {'req/s':>8} {'x ours':>7} {'p50 ms':>8} {'x ours':>7}"
+    print(f"\n{header} {'p99 ms':>8} {'x ours':>7} {'CPU us':>7} {'x ours':>7}")
+    for row in rows:
+        print(
+            f"{row['endpoint']:4} {row['variant']:10} {row['rps']:8,.0f} {row['rps_x']:7.2f} "
+            f"{row['p50_ms']:8.2f} {row['p50_x']:7.2f} {row['p99_ms']:8.2f} {row['p99_x']:7.2f} "
+            f"{row['cpu_us']:7.0f} {row['cpu_x']:7.2f}"
+        )
+    print(f"\n{'RSS MiB':14} {'before':>8} {'after':>8}")
+    for variant, values in rss.items():
+        print(f"{variant:14} {values['before']:8.1f} {values['after']:8.1f}")
+
+
+def write(name: str, result: dict[str, Any]) -> Path:
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"{name}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
+    path.write_text(json.dumps(result, indent=2) + "\n")
+    return path
+
+
+def measure(server: Server, target: list[Target], args: argparse.Namespace) -> Run:
+    """A warm-up, then a timed run, with the server's CPU time per request."""
+    if args.warmup:
+        wrk(server.port, target, seconds=args.warmup, connections=args.connections)
+    cpu = server.cpu_seconds()
+    run = wrk(server.port, target, seconds=args.seconds, connections=args.connections)
+    cpu = server.cpu_seconds() - cpu
+    return dataclasses.replace(run, cpu_us=cpu / max(run.requests, 1) * 1e6)
+
+
+def full(args: argparse.Namespace, url: str, samples: data.Samples) -> dict[str, Any]:
+    ceilings = {}
+    if args.pgbench_seconds and not shutil.which("pgbench"):
+        print("pgbench is not installed (it comes with PostgreSQL): no database-only ceiling")
+    elif args.pgbench_seconds:
+        for name in data.PGBENCH_SCRIPTS:
+            ceilings[name] = data.pgbench(url, name, args.pgbench_seconds, args.connections)
+            print(
+                f"pgbench {name}: {ceilings[name]['tps']:,.0f} tps, "
+                f"{ceilings[name]['latency_avg_ms']:.2f} ms average"
+            )
+    variants: list[str] = args.variants
+    plan = targets(samples)
+    servers = start(variants, url, args.base_port, RESULTS)
+    try:
+        rss = {s.variant: {"before": s.rss_mib()} for s in servers}
+        checked = check_identical(servers, samples)
+        print(f"identical JSON from {len(servers)} variants on {checked} requests")
+        runs: dict[str, dict[str, list[Run]]] = {
+            e: {v: [] for v in variants} for e in args.endpoints
+        }
+        for round_ in range(args.rounds):
+            for endpoint in args.endpoints:
+                # Rotate the order every round, so no variant always follows the same one.
+                shift = round_ % len(servers)
+                for server in servers[shift:] + servers[:shift]:
+                    run = measure(server, plan[endpoint], args)
+                    runs[endpoint][server.variant].append(run)
+                    print(
+                        f"round {round_ + 1} {endpoint} {server.variant:9} {run.rps:8,.0f} req/s "
+                        f"p50 {run.p50_ms:6.2f} ms p99 {run.p99_ms:6.2f} ms "
+                        f"CPU {run.cpu_us:5.0f} us/request"
+                        + (f" ({run.timeouts} over 5 s)" if run.timeouts else ""),
+                        flush=True,
+                    )
+        for server in servers:
+            rss[server.variant]["after"] = server.rss_mib()
+    finally:
+        for server in servers:
+            server.stop()
+    rows = summarize(runs, variants)
+    if ceilings:
+        print("\ndatabase-only ceiling (pgbench, prepared, random ids for E1):")
+        for name, ceiling in ceilings.items():
+            print(
+                f"  {name}: {ceiling['tps']:,.0f} tps, {ceiling['latency_avg_ms']:.2f} ms average"
+            )
+    print_table(rows, rss)
+    return {"results": rows, "rss_mib": rss, "pgbench": ceilings}
+
+
+def rss_check(args: argparse.Namespace, url: str, samples: data.Samples) -> dict[str, Any]:
+    """RSS of `ours` after a warm-up, then every 10 s of mixed load until `--rss-requests`."""
+    mixed = [t for ts in targets(samples).values() for t in ts]
+    [server] = start(["ours"], url, args.base_port, RESULTS)
+    try:
+        points = [{"requests": 0, "rss_mib": server.rss_mib()}]
+        warm = wrk(server.port, mixed, seconds=max(args.warmup, 5), connections=args.connections)
+        points.append({"requests": warm.requests, "rss_mib": server.rss_mib()})
+        done = 0
+        deadline = time.monotonic() + 900
+        while done < args.rss_requests and time.monotonic() < deadline:
+            done += wrk(server.port, mixed, seconds=10, connections=args.connections).requests
+            points.append({"requests": warm.requests + done, "rss_mib": server.rss_mib()})
+    finally:
+        server.stop()
+    for point in points:
+        print(f"after {point['requests']:>9,} requests: RSS {point['rss_mib']:7.1f} MiB")
+    growth = points[-1]["rss_mib"] - points[1]["rss_mib"]
+    print(f"{done:,} requests after the warm-up: RSS {growth:+.1f} MiB")
+    return {"points": points, "requests_after_warmup": done, "growth_mib": growth}
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python bench/run.py", description=__doc__)
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--seconds", type=int, default=10, help="each timed wrk run (10)")
+    p.add_argument("--warmup", type=int, default=2, help="an untimed wrk run before each (2)")
+    p.add_argument("--connections", type=int, default=32)
+    p.add_argument("--variants", type=lambda s: s.split(","), default=list(VARIANTS))
+    p.add_argument("--endpoints", type=lambda s: s.split(","), default=list(ENDPOINTS))
+    p.add_argument("--pgbench-seconds", type=int, default=10, help="0 skips the ceiling")
+    p.add_argument("--base-port", type=int, default=18_301)
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--rss", action="store_true", help="only the RSS check of ours")
+    mode.add_argument("--profile", choices=ENDPOINTS, help="only profile ours under load")
+    p.add_argument("--rss-requests", type=int, default=100_000)
+    p.add_argument("--profile-seconds", type=int, default=20)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    # A plain SIGTERM would skip the `finally` blocks that stop the servers.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    unknown = set(args.variants) - set(VARIANTS) or set(args.endpoints) - set(ENDPOINTS)
+    if unknown or args.variants[0] != "ours":
+        raise SystemExit(f"variants from {VARIANTS} with ours first; endpoints from {ENDPOINTS}")
+    require_wrk()
+    url = data.bench_url()
+    data.loopback_only(url)
+    RESULTS.mkdir(exist_ok=True)
+    started = time.monotonic()
+    samples = prepare_database(url)
+    config = {k: v for k, v in vars(args).items()}
+    result: dict[str, Any] = {"machine": machine(), "config": config}
+    if args.rss:
+        result |= rss_check(args, url, samples)
+        name = "rss"
+    elif args.profile:
+        [server] = start(["ours"], url, args.base_port, RESULTS)
+        try:
+            result |= pyspy.profile(server, targets(samples)[args.profile], args, RESULTS)
+        finally:
+            server.stop()
+        name = f"profile-{args.profile}"
+    else:
+        result |= full(args, url, samples)
+        name = "reads"
+    result["seconds"] = round(time.monotonic() - started, 1)
+    result["loadavg_at_end"] = Path("/proc/loadavg").read_text().split()[:3]
+    print(f"\nwrote {write(name, result)} after {result['seconds']:.0f}s")
+    return 0
