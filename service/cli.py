@@ -51,9 +51,11 @@ def _serve(args: argparse.Namespace, settings: Settings) -> None:
     host = args.host or settings.host
     port = args.port or settings.port
     print(f"serving on http://{host}:{port} (docs at /docs)")
-    # uvicorn shuts down gracefully on SIGTERM, then restores the previous handler and raises
-    # the signal again; with this no-op handler that ends in a normal exit 0, not death by signal.
-    signal.signal(signal.SIGTERM, lambda *_: None)
+    # uvicorn shuts down gracefully on SIGTERM or Ctrl+C, then restores the previous handler and
+    # raises the signal again; with a no-op handler that ends in a normal exit 0 (which also lets
+    # the embedded server stop), not death by signal or a KeyboardInterrupt traceback.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: None)
     uvicorn.run(
         "service.app:create_app",
         factory=True,
