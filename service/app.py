@@ -6,7 +6,7 @@ from fastapi import FastAPI
 from service import http_errors
 from service.body_limit import BodySizeLimit
 from service.cursors import CursorCodec
-from service.database import ConnectionPerRequest, Database
+from service.database import Database
 from service.login_limits import LoginLimiter
 from service.routes import auth, blogs, health, users
 from service.settings import Settings
@@ -64,7 +64,6 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     )
     # Ours rather than FastAPI's max_body_size, whose early 413 is plain text, not {"detail"}.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    app.add_middleware(ConnectionPerRequest, database=database)
     http_errors.install(app)
     for module in (auth, users, blogs, health):
         app.include_router(module.router)

@@ -23,7 +23,6 @@ import asyncpg
 import databases
 import databases.core
 from sqlalchemy.sql import ClauseElement
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from service.dsn import asyncpg_dsn
 from service.errors import DatabaseUnavailable
@@ -107,26 +106,17 @@ class Connection:
     # Core statements, compiled by `databases` on every call.
 
     async def fetch_one(self, statement: ClauseElement) -> Row | None:
-        record = await self._core(self._connection.fetch_one, statement)
+        await self._acquire()
+        record = await self._connection.fetch_one(statement)
         return None if record is None else record._mapping
 
     async def fetch_all(self, statement: ClauseElement) -> list[Row]:
-        return [
-            record._mapping for record in await self._core(self._connection.fetch_all, statement)
-        ]
+        await self._acquire()
+        return [record._mapping for record in await self._connection.fetch_all(statement)]
 
     async def execute(self, statement: ClauseElement) -> Any:
-        return await self._core(self._connection.execute, statement)
-
-    async def _core(
-        self, call: Callable[[ClauseElement], Awaitable[Any]], statement: ClauseElement
-    ) -> Any:
         await self._acquire()
-        try:
-            return await call(statement)
-        except BROKEN_CONNECTION:
-            await self._on_broken()
-            raise
+        return await self._connection.execute(statement)
 
     # Named SQL from sql/queries/, on the asyncpg connection and its statement cache. The query
     # lock is the one `databases` takes for its own calls, so the two never interleave.
@@ -146,7 +136,6 @@ class Connection:
         except BROKEN_CONNECTION:
             # A read outside a transaction is safe to repeat: once, on a fresh connection.
             if not query.read_only or self._connection._transaction_stack:
-                await self._on_broken()
                 raise
             await self._replace()
             return await self._run(query.sql, args, limit)
@@ -229,6 +218,7 @@ class Database:
             # The client-side command timeout; asyncpg has cancelled the statement.
             raise DatabaseUnavailable("the database did not answer in time; try again") from exc
         except CONNECTION_ERRORS as exc:
+            await self._expire_connections()
             raise DatabaseUnavailable("the database connection was lost; try again") from exc
         finally:
             await connection._release()
@@ -247,26 +237,3 @@ class Database:
         except (DatabaseUnavailable, *CONNECTION_ERRORS, TimeoutError):
             return False
         return True
-
-
-class ConnectionPerRequest:
-    """ASGI middleware: one `Connection` per HTTP request, acquired on first use and released
-    when the response is done. `service.deps.DbDep` hands it to the endpoint.
-
-    Cheaper than a yield dependency, which FastAPI runs through an exit stack and a shielded
-    cancel scope on every request (measured: about 10% of a read's CPU).
-    """
-
-    SCOPE_KEY = "blog_api.connection"
-
-    def __init__(self, app: ASGIApp, *, database: Database) -> None:
-        self.app = app
-        self.database = database
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        async with self.database.connection() as connection:
-            scope[self.SCOPE_KEY] = connection
-            await self.app(scope, receive, send)

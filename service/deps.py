@@ -1,12 +1,13 @@
 """FastAPI dependencies and their `Annotated` aliases."""
 
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Path, Query, Request
 from fastapi.security import OAuth2PasswordBearer
 
 from service.cursors import CursorCodec
-from service.database import Connection, ConnectionPerRequest, Database
+from service.database import Connection, Database
 from service.login_limits import LoginLimiter
 from service.models import MAX_PAGE_SIZE, User
 from service.security import read_access_token
@@ -41,12 +42,13 @@ CursorsDep = Annotated[CursorCodec, Depends(get_cursors)]
 LoginLimiterDep = Annotated[LoginLimiter, Depends(get_login_limiter)]
 
 
-async def get_db(request: Request) -> Connection:
-    """The request's connection (see `ConnectionPerRequest`): acquired on first use."""
-    return request.scope[ConnectionPerRequest.SCOPE_KEY]
+async def get_db(database: DatabaseDep) -> AsyncIterator[Connection]:
+    """One pooled connection for the whole request, released as soon as the endpoint returns."""
+    async with database.connection() as connection:
+        yield connection
 
 
-DbDep = Annotated[Connection, Depends(get_db)]
+DbDep = Annotated[Connection, Depends(get_db, scope="function")]
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/auth/token")
 

@@ -257,27 +257,3 @@ async def test_a_transaction_left_open_is_rolled_back_on_release(database_url: s
             assert await raw.fetchval("SELECT to_regclass('pg_temp.left_open')") is None
     finally:
         await database.disconnect()
-
-
-async def test_a_request_runs_all_its_queries_on_one_connection(database_url: str) -> None:
-    from httpx import ASGITransport
-
-    from service.app import create_app
-    from service.deps import DbDep
-    from tests.conftest import settings_for
-
-    database = Database(database_url, min_size=2, max_size=2)
-    app = create_app(settings_for(database_url), database=database)
-
-    async def pids(db: DbDep) -> list[int]:
-        return [(await db.fetch_row(PID))["pid"] for _ in range(3)]
-
-    app.add_api_route("/test-only/pids", pids)
-    async with (
-        app.router.lifespan_context(app),
-        AsyncClient(transport=ASGITransport(app=app), base_url="http://test") as client,
-    ):
-        first = (await client.get("/test-only/pids")).json()
-        second = (await client.get("/test-only/pids")).json()
-    assert len(set(first)) == 1
-    assert len(set(second)) == 1
