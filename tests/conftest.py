@@ -17,6 +17,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import asyncpg
@@ -119,6 +120,24 @@ async def db(app: FastAPI) -> AsyncIterator[Connection]:
     """The app's connection, inside the test's transaction."""
     async with app.state.database.connection() as connection:
         yield connection
+
+
+async def walk_pages(client: AsyncClient, path: str, **params: Any) -> tuple[list[dict], int]:
+    """Every item of a keyset listing, page by page, and the number of pages."""
+    items: list[dict] = []
+    pages = 0
+    cursor = None
+    while True:
+        response = await client.get(path, params=params | ({"cursor": cursor} if cursor else {}))
+        assert response.status_code == 200, response.text
+        page = response.json()
+        if "limit" in params:
+            assert len(page["items"]) <= int(params["limit"])
+        items += page["items"]
+        pages += 1
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return items, pages
 
 
 @dataclass

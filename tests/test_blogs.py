@@ -6,7 +6,7 @@ from httpx import ASGITransport, AsyncClient
 
 from service.app import create_app
 from service.database import Connection, Database
-from tests.conftest import PASSWORD, Account, ScratchDatabase, SignUp, settings_for
+from tests.conftest import PASSWORD, Account, ScratchDatabase, SignUp, settings_for, walk_pages
 
 pytestmark = pytest.mark.anyio
 
@@ -19,21 +19,6 @@ async def _write(client: AsyncClient, account: Account, title: str = "Hello", bo
     )
     assert response.status_code == 201, response.text
     return response.json()
-
-
-async def _walk(client: AsyncClient, path: str, **params) -> tuple[list[dict], int]:
-    """Every item of a listing, page by page, and the number of pages."""
-    items: list[dict] = []
-    pages = 0
-    cursor = None
-    while True:
-        response = await client.get(path, params=params | ({"cursor": cursor} if cursor else {}))
-        assert response.status_code == 200, response.text
-        items += response.json()["items"]
-        pages += 1
-        cursor = response.json()["next_cursor"]
-        if cursor is None:
-            return items, pages
 
 
 async def _seed_blogs(db: Connection, author_id: int, count: int) -> list[int]:
@@ -232,8 +217,8 @@ async def test_walking_one_author_s_pages(
         )
     ]
     assert len(expected) == 120
-    by_filter, pages = await _walk(client, "/blogs", author_id=ada.id, limit=50)
-    by_user, _ = await _walk(client, f"/users/{ada.id}/blogs", limit=50)
+    by_filter, pages = await walk_pages(client, "/blogs", author_id=ada.id, limit=50)
+    by_user, _ = await walk_pages(client, f"/users/{ada.id}/blogs", limit=50)
     assert [blog["id"] for blog in by_filter] == expected
     assert [blog["id"] for blog in by_user] == expected
     assert pages == 3

@@ -6,7 +6,7 @@ from httpx import ASGITransport, AsyncClient
 
 from service.app import create_app
 from service.database import Database
-from tests.conftest import PASSWORD, ScratchDatabase, SignUp, settings_for
+from tests.conftest import PASSWORD, ScratchDatabase, SignUp, settings_for, walk_pages
 
 pytestmark = pytest.mark.anyio
 
@@ -159,21 +159,8 @@ async def test_list_users_walks_every_user_once_in_order(client: AsyncClient, db
     )
     expected = [r["id"] for r in await raw.fetch("SELECT id FROM users ORDER BY id")]
 
-    seen: list[int] = []
-    cursor = None
-    pages = 0
-    while True:
-        params = {"limit": 37} | ({"cursor": cursor} if cursor else {})
-        response = await client.get("/users", params=params)
-        assert response.status_code == 200
-        page = response.json()
-        assert len(page["items"]) <= 37
-        seen += [item["id"] for item in page["items"]]
-        pages += 1
-        cursor = page["next_cursor"]
-        if cursor is None:
-            break
-    assert seen == expected
+    users, pages = await walk_pages(client, "/users", limit=37)
+    assert [user["id"] for user in users] == expected
     assert pages == -(-len(expected) // 37)
 
 
