@@ -12,9 +12,9 @@ from urllib.parse import urlsplit
 import asyncpg
 
 from bench.variants.keyset import to_micros
-from service.cursors import CursorCodec
-from service.dsn import asyncpg_dsn
-from service.queries import BLOG_DETAIL, BLOGS_PAGE, Query
+from service.api.cursors import CursorCodec
+from service.db.queries import BLOG_DETAIL, BLOGS_PAGE, Query
+from service.db.urls import asyncpg_dsn
 
 ROOT = Path(__file__).resolve().parent.parent
 USERS = 10_000

@@ -4,11 +4,12 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
-from service import queries
-from service.database import Connection
+from service.db import queries
+from service.db.database import Connection, Row
+from service.db.tables import blogs
 from service.errors import Forbidden, InvalidCursor, NotFound, PreconditionFailed
-from service.models import Blog, BlogCreate, BlogUpdate, Owner, User
-from service.tables import blogs
+from service.models import MAX_ID, Blog, BlogCreate, BlogUpdate, Owner, User
+from service.pages import split_page
 from service.timestamps import from_micros, to_micros
 from service.users import user_exists
 
@@ -16,7 +17,7 @@ BlogKey = tuple[int, int]
 """Where a page of blogs continues: (created_at in microseconds since the epoch, id)."""
 
 # Sorts before every real key, so the first page uses the same index condition as the rest.
-_FIRST = (datetime.max.replace(tzinfo=UTC), 2**63 - 1)
+_FIRST = (datetime.max.replace(tzinfo=UTC), MAX_ID)
 
 
 def _before(after: BlogKey | None) -> tuple[datetime, int]:
@@ -28,12 +29,22 @@ def _before(after: BlogKey | None) -> tuple[datetime, int]:
         raise InvalidCursor("the cursor is not valid") from None
 
 
-def _page(rows: list, limit: int) -> tuple[list[Blog], BlogKey | None]:
-    items = [Blog.from_row(row) for row in rows[:limit]]
-    if len(rows) <= limit:
-        return items, None
-    last = items[-1]
-    return items, (to_micros(last.created_at), last.id)
+def _blog(row: Row) -> Blog:
+    """A blog from a row of the named blog queries, which alias the owner's columns."""
+    return Blog(
+        id=row["id"],
+        title=row["title"],
+        body=row["body"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        owner=Owner(id=row["owner_id"], name=row["owner_name"]),
+    )
+
+
+def _page(rows: list[Row], limit: int) -> tuple[list[Blog], BlogKey | None]:
+    page, last = split_page(rows, limit)
+    items = [_blog(row) for row in page]
+    return items, None if last is None else (to_micros(last["created_at"]), last["id"])
 
 
 async def create_blog(*, db: Connection, owner: User, data: BlogCreate) -> Blog:
@@ -51,7 +62,7 @@ async def get_blog(*, db: Connection, blog_id: int) -> Blog:
     row = await db.fetch_row(queries.BLOG_DETAIL, id=blog_id)
     if row is None:
         raise NotFound("blog not found")
-    return Blog.from_row(row)
+    return _blog(row)
 
 
 async def list_blogs(
@@ -121,7 +132,7 @@ async def update_blog(
         if versions is not None:
             raise PreconditionFailed("the blog has changed since; fetch it again and retry")
         raise NotFound("blog not found")  # deleted while we were updating it
-    return Blog.from_row(row)
+    return _blog(row)
 
 
 async def delete_blog(*, db: Connection, blog_id: int, user_id: int) -> None:

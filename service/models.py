@@ -12,17 +12,18 @@ from pydantic import (
     model_validator,
 )
 
-from service.database import Row
-
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
+# Ids are PostgreSQL bigints.
+MAX_ID = 2**63 - 1
 
 # PostgreSQL text cannot hold NUL characters; refuse them up front with a 422.
 _NO_NUL = r"^[^\x00]*$"
 
 
-def _lower(value: str) -> str:
-    return value.lower()
+def normalize_email(email: str) -> str:
+    """Emails are kept trimmed and lower-cased; compare them only in this form."""
+    return email.strip().lower()
 
 
 Name = Annotated[
@@ -33,7 +34,7 @@ Email = Annotated[
     StringConstraints(
         strip_whitespace=True, min_length=3, max_length=254, pattern=r"^[^@\s\x00]+@[^@\s\x00]+$"
     ),
-    AfterValidator(_lower),
+    AfterValidator(normalize_email),
 ]
 Password = Annotated[str, StringConstraints(min_length=8, max_length=128)]
 Title = Annotated[
@@ -119,17 +120,6 @@ class Blog(BaseModel):
     created_at: datetime
     updated_at: datetime
     owner: Owner
-
-    @classmethod
-    def from_row(cls, row: Row) -> Self:
-        return cls(
-            id=row["id"],
-            title=row["title"],
-            body=row["body"],
-            created_at=row["created_at"],
-            updated_at=row["updated_at"],
-            owner=Owner(id=row["owner_id"], name=row["owner_name"]),
-        )
 
 
 class BlogPage(BaseModel):

@@ -8,8 +8,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 logger = logging.getLogger(__name__)
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
@@ -36,7 +34,7 @@ class Settings(BaseSettings):
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
     access_log: bool = False
     migrate_on_start: bool = True
-    embedded_data_dir: Path = PROJECT_ROOT / ".pgdata" / "server"
+    embedded_data_dir: Path = Path(".pgdata") / "server"
 
     _random_token_secret: bool = PrivateAttr(default=False)
 

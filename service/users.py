@@ -5,12 +5,13 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-from service import queries
-from service.database import Connection
+from service.db import queries
+from service.db.database import Connection
+from service.db.tables import users
 from service.errors import AuthenticationFailed, Conflict, NotFound
 from service.models import User, UserCreate, UserPublic, UserUpdate
+from service.pages import split_page
 from service.security import hash_password, verify_password
-from service.tables import users
 
 _USER_COLUMNS = (users.c.id, users.c.name, users.c.email, users.c.created_at)
 
@@ -48,9 +49,9 @@ async def get_public_user(*, db: Connection, user_id: int) -> UserPublic:
 
 
 async def user_exists(*, db: Connection, user_id: int) -> bool:
-    statement = sa.select(sa.exists().where(users.c.id == user_id))
+    statement = sa.select(sa.exists().where(users.c.id == user_id).label("found"))
     row = await db.fetch_one(statement)
-    return bool(row and row[0])
+    return bool(row and row["found"])
 
 
 async def list_users(
@@ -58,8 +59,8 @@ async def list_users(
 ) -> tuple[list[UserPublic], int | None]:
     """A page of users in id order and the id to continue after, or None on the last page."""
     rows = await db.fetch_rows(queries.USERS_PAGE, after_id=after_id or 0, limit=limit + 1)
-    items = [UserPublic(**row) for row in rows[:limit]]
-    return items, (items[-1].id if len(rows) > limit else None)
+    page, last = split_page(rows, limit)
+    return [UserPublic(**row) for row in page], None if last is None else last["id"]
 
 
 async def update_user(*, db: Connection, user_id: int, data: UserUpdate) -> User:
@@ -89,8 +90,8 @@ async def delete_user(*, db: Connection, user_id: int) -> None:
 
 
 async def authenticate(*, db: Connection, email: str, password: str) -> int:
-    """The id of the user with this email and password; the same error for either being wrong."""
-    email = email.strip().lower()
+    """The id of the user with this email (normalised) and password; the same error for either
+    being wrong."""
     statement = sa.select(users.c.id, users.c.password_hash).where(
         sa.func.lower(users.c.email) == email
     )
@@ -99,4 +100,5 @@ async def authenticate(*, db: Connection, email: str, password: str) -> int:
     if not await verify_password(password, row["password_hash"] if row else None):
         raise AuthenticationFailed("incorrect email or password")
     assert row is not None
-    return row["id"]
+    user_id: int = row["id"]
+    return user_id

@@ -25,10 +25,10 @@ import pytest
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 
-from service import migrations
-from service.app import create_app
-from service.database import Connection, Database
-from service.dsn import asyncpg_dsn
+from service.api.app import create_app
+from service.db import migrations
+from service.db.database import Connection, Database
+from service.db.urls import asyncpg_dsn
 from service.settings import Settings
 
 TOKEN_SECRET = "test-secret-" + "x" * 32

@@ -1,12 +1,14 @@
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from service.cli import main
-from service.migrations import load_migrations
-from service.settings import PROJECT_ROOT
+from service.cli.main import main
+from service.db.migrations import load_migrations
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 from tests.conftest import ScratchDatabase
 
 pytestmark = pytest.mark.anyio
@@ -27,7 +29,7 @@ def _run(*args: str, database_url: str) -> subprocess.CompletedProcess[str]:
 
 async def test_migrate_and_status(scratch_database: ScratchDatabase) -> None:
     url = await scratch_database(migrated=False)
-    names = [migration.path.name for migration in load_migrations()]
+    names = [migration.file_name for migration in load_migrations()]
     assert names[0] == "0001_users_and_blogs.sql"
     before = _run("migrate", "--status", database_url=url)
     assert before.returncode == 0, before.stderr
@@ -52,7 +54,7 @@ def test_an_unreachable_database_is_one_line_and_exit_1(
     monkeypatch.setenv("DATABASE_URL", "postgresql://postgres@127.0.0.1:1/nowhere")
     assert main(["migrate"]) == 1
     err = capsys.readouterr().err
-    assert err.startswith("error: database:")
+    assert err.startswith("error: cannot reach the database:")
     assert len(err.strip().splitlines()) == 1
 
 

@@ -1,6 +1,6 @@
 import pytest
 
-from service.cursors import CursorCodec
+from service.api.cursors import CursorCodec
 from service.errors import InvalidCursor
 
 codec = CursorCodec("secret")

@@ -9,10 +9,10 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 from httpx import AsyncClient
 
-from service.database import Connection, Database
+from service.db.database import Connection, Database
+from service.db.queries import parse
+from service.db.tables import users
 from service.errors import DatabaseUnavailable
-from service.queries import parse
-from service.tables import users
 
 pytestmark = pytest.mark.anyio
 
@@ -54,7 +54,7 @@ async def test_a_row_written_by_an_earlier_test_is_gone(client: AsyncClient) -> 
 
 async def test_the_rollback_fixture_really_rolls_back(database_url: str) -> None:
     """The mechanism itself: what the lifespan wrote is gone after it ends."""
-    from service.app import create_app
+    from service.api.app import create_app
     from tests.conftest import settings_for
 
     database = Database(database_url, min_size=1, max_size=1, force_rollback=True)

@@ -1,6 +1,6 @@
 import pytest
 
-from service.dsn import asyncpg_dsn
+from service.db.urls import asyncpg_dsn
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from service.embedded import _forget_dead_handles
+from service.db.embedded import _forget_dead_handles
 
 
 def _dead_pid() -> int:

@@ -1,6 +1,6 @@
 from datetime import UTC, datetime
 
-from service.etags import blog_etag, content_etag, none_match, versions
+from service.api.etags import blog_etag, content_etag, none_match, versions
 from service.models import Blog, Owner
 
 MOMENT = datetime(2026, 11, 25, 12, 0, 0, 123456, tzinfo=UTC)

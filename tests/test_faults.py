@@ -30,10 +30,10 @@ import pytest
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 
-from service import migrations
-from service.app import create_app
-from service.database import Database
-from service.dsn import asyncpg_dsn
+from service.api.app import create_app
+from service.db import migrations
+from service.db.database import Database
+from service.db.urls import asyncpg_dsn
 from tests.conftest import PASSWORD, TOKEN_SECRET, ScratchDatabase, SignUp, settings_for
 
 pytestmark = pytest.mark.anyio

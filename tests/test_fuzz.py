@@ -31,9 +31,9 @@ from schemathesis.checks import (
 from schemathesis.core.failures import FailureGroup
 from schemathesis.python import asgi
 
-from service import migrations
-from service.app import create_app
-from service.database import Database
+from service.api.app import create_app
+from service.db import migrations
+from service.db.database import Database
 from service.security import create_access_token
 from tests.conftest import PASSWORD, TOKEN_SECRET, settings_for, with_database
 

@@ -1,8 +1,8 @@
 import pytest
 from httpx import ASGITransport, AsyncClient
 
-from service.app import create_app
-from service.database import Database
+from service.api.app import create_app
+from service.db.database import Database
 from tests.conftest import settings_for
 
 pytestmark = pytest.mark.anyio

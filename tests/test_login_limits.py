@@ -1,7 +1,7 @@
 import pytest
 
+from service.api.login_limits import LoginLimiter
 from service.errors import TooManyAttempts
-from service.login_limits import LoginLimiter
 
 
 class Clock:
@@ -74,7 +74,7 @@ def test_a_success_clears_that_address_s_failures(limiter: LoginLimiter) -> None
 
 
 def test_memory_is_bounded(limiter: LoginLimiter, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("service.login_limits._MAX_KEYS", 30)
+    monkeypatch.setattr("service.api.login_limits._MAX_KEYS", 30)
     for n in range(100):
         limiter.failed(account=f"made-up-{n}", address=f"10.0.0.{n}")
     assert len(limiter._failures) <= 30

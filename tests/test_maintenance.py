@@ -11,8 +11,8 @@ import asyncpg
 import pytest
 from pydantic import TypeAdapter
 
-from service import maintenance, queries
-from service.maintenance import MaintenanceError, Result
+from service.db import maintenance, queries
+from service.db.maintenance import MaintenanceError, Result
 from service.models import Email, Name, Title
 from tests.conftest import ScratchDatabase
 

@@ -5,8 +5,8 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from service import migrations
-from service.migrations import MIGRATIONS_DIR, MigrationError, load_migrations
+from service.db import migrations
+from service.db.migrations import MIGRATIONS_DIR, MigrationError, load_migrations
 from tests.conftest import ScratchDatabase
 
 pytestmark = pytest.mark.anyio
@@ -34,7 +34,7 @@ async def test_migrate_applies_every_file_once_in_order(
     (directory / "9001_add_bio.sql").write_text("ALTER TABLE users ADD COLUMN bio text;\n")
 
     on_disk = load_migrations(directory)
-    assert on_disk[-1].path.name == "9001_add_bio.sql"
+    assert on_disk[-1].file_name == "9001_add_bio.sql"
 
     applied = await migrations.migrate(url, directory)
     assert applied == on_disk

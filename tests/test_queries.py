@@ -13,9 +13,9 @@ from typing import Any
 import asyncpg
 import pytest
 
-from service import queries
-from service.database import Connection
-from service.queries import Query, load_all, parse
+from service.db import queries
+from service.db.database import Connection
+from service.db.queries import Query, load_all, parse
 
 pytestmark = pytest.mark.anyio
 

@@ -4,8 +4,9 @@ import anyio.to_thread
 import asyncpg
 import pytest
 
-from service import cli, security
-from service.seed import SEED_PASSWORD, Plan, seed
+from service import security
+from service.cli import main as cli
+from service.cli.seed import SEED_PASSWORD, Plan, seed
 from tests.conftest import ScratchDatabase
 
 pytestmark = pytest.mark.anyio

@@ -6,14 +6,17 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import anyio
 import asyncpg
 import pytest
 
-from service import maintenance, sql_cli
-from service.cli import main
-from service.settings import PROJECT_ROOT
+from service.cli import sql as sql_cli
+from service.cli.main import main
+from service.db import maintenance
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 from tests.conftest import ScratchDatabase
 
 pytestmark = pytest.mark.anyio

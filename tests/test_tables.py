@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from service.tables import metadata
+from service.db.tables import metadata
 from tests.conftest import ScratchDatabase
 
 pytestmark = pytest.mark.anyio

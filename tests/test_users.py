@@ -4,8 +4,8 @@ import pytest
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 
-from service.app import create_app
-from service.database import Database
+from service.api.app import create_app
+from service.db.database import Database
 from tests.conftest import PASSWORD, ScratchDatabase, SignUp, settings_for, walk_pages
 
 pytestmark = pytest.mark.anyio

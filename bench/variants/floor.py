@@ -19,8 +19,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bench.variants.keyset import FIRST, from_micros, to_micros
-from service.cursors import CursorCodec
-from service.queries import BLOG_DETAIL, BLOGS_PAGE, BLOGS_PAGE_BY_AUTHOR
+from service.api.cursors import CursorCodec
+from service.db.queries import BLOG_DETAIL, BLOGS_PAGE, BLOGS_PAGE_BY_AUTHOR
 
 USER_EXISTS = "SELECT EXISTS (SELECT 1 FROM users WHERE id = $1)"
 OPTIONS = orjson.OPT_UTC_Z

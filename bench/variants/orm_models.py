@@ -14,7 +14,7 @@ from sqlalchemy import BigInteger, DateTime, ForeignKey, Select, select, tuple_
 from sqlalchemy.orm import DeclarativeBase, Mapped, joinedload, mapped_column, relationship
 
 from bench.variants.keyset import from_micros, to_micros
-from service.cursors import CursorCodec
+from service.api.cursors import CursorCodec
 
 POOL_SIZE = 10
 cursors = CursorCodec(os.environ["TOKEN_SECRET"])

@@ -2,6 +2,7 @@
 -- No row: the blog does not exist. Otherwise `deleted` says whether it went and `owner_id`
 -- who owns it.
 -- params: id, user_id
+-- read-only: no
 WITH target AS (
     SELECT id, user_id FROM blogs WHERE id = $1
 ), deleted AS (

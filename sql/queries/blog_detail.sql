@@ -1,5 +1,6 @@
 -- One blog with its owner: a primary-key lookup on each table.
 -- params: id
+-- read-only: yes
 SELECT b.id,
        b.title,
        b.body,

@@ -5,6 +5,7 @@
 -- so an edit that commits first is seen by the re-check PostgreSQL makes after waiting for it.
 -- updated_at uses clock_timestamp() so it moves even within one transaction.
 -- params: id, user_id, title, body, versions
+-- read-only: no
 WITH target AS (
     SELECT id, user_id FROM blogs WHERE id = $1
 ), updated AS (

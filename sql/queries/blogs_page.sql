@@ -1,8 +1,10 @@
 -- A page of blogs, newest first, after the keyset (before_created_at, before_id).
 -- Walks ix_blogs_created_at_id in order and stops after `limit` rows, at any depth; the first
--- page passes ('infinity', max bigint) so the row comparison is always an index condition.
+-- page passes (the largest timestamp Python has, max bigint), so the row comparison is always an
+-- index condition.
 -- `q` (or NULL) filters titles by plain, case-insensitive substring.
 -- params: before_created_at, before_id, q, limit
+-- read-only: yes
 SELECT b.id,
        b.title,
        b.body,

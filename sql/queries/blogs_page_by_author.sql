@@ -1,6 +1,7 @@
 -- One author's page of blogs, newest first, after the keyset (before_created_at, before_id).
 -- Walks ix_blogs_user_id_created_at_id in order; see blogs_page.sql.
 -- params: author_id, before_created_at, before_id, q, limit
+-- read-only: yes
 SELECT b.id,
        b.title,
        b.body,

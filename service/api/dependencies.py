@@ -3,37 +3,39 @@
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, Path, Query, Request
+from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 
-from service.cursors import CursorCodec
-from service.database import Connection, Database
-from service.login_limits import LoginLimiter
-from service.models import MAX_PAGE_SIZE, User
+from service.api.cursors import CursorCodec
+from service.api.login_limits import LoginLimiter
+from service.db.database import Connection, Database
+from service.models import User
 from service.security import read_access_token
 from service.settings import Settings
 from service.users import get_token_user
-
-MAX_ID = 2**63 - 1
 
 # Dependencies are `async def` even when they do not await: FastAPI runs plain `def` ones in a
 # thread pool, a thread hop per dependency per request.
 
 
 async def get_settings(request: Request) -> Settings:
-    return request.app.state.settings
+    settings: Settings = request.app.state.settings
+    return settings
 
 
 async def get_database(request: Request) -> Database:
-    return request.app.state.database
+    database: Database = request.app.state.database
+    return database
 
 
 async def get_cursors(request: Request) -> CursorCodec:
-    return request.app.state.cursors
+    cursors: CursorCodec = request.app.state.cursors
+    return cursors
 
 
 async def get_login_limiter(request: Request) -> LoginLimiter:
-    return request.app.state.login_limiter
+    limiter: LoginLimiter = request.app.state.login_limiter
+    return limiter
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
@@ -61,14 +63,3 @@ async def get_current_user(
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
-
-
-UserId = Annotated[int, Path(ge=1, le=MAX_ID, description="A user's id.")]
-BlogId = Annotated[int, Path(ge=1, le=MAX_ID, description="A blog's id.")]
-Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description=f"Page size, 1-{MAX_PAGE_SIZE}.")]
-Cursor = Annotated[
-    str | None,
-    Query(
-        max_length=200, description="The `next_cursor` of the previous page; omit for the first."
-    ),
-]

@@ -1,8 +1,11 @@
 from fastapi import APIRouter, Response, status
 
-from service import blogs, etags, users
-from service.deps import CurrentUser, Cursor, CursorsDep, DbDep, Limit, UserId
-from service.http_errors import responses
+from service import blogs, users
+from service.api import etags
+from service.api.dependencies import CurrentUser, CursorsDep, DbDep
+from service.api.openapi import NOT_MODIFIED, responses
+from service.api.pages import blog_page, user_page
+from service.api.parameters import Cursor, IfNoneMatch, Limit, UserId
 from service.models import (
     DEFAULT_PAGE_SIZE,
     BlogPage,
@@ -12,7 +15,6 @@ from service.models import (
     UserPublic,
     UserUpdate,
 )
-from service.routes.blogs import NOT_MODIFIED, IfNoneMatch, page
 
 router = APIRouter(prefix="/users", tags=["users"])
 
@@ -74,9 +76,9 @@ async def delete_me(db: DbDep, user: CurrentUser) -> Response:
 async def list_users(
     db: DbDep, cursors: CursorsDep, limit: Limit = DEFAULT_PAGE_SIZE, cursor: Cursor = None
 ) -> UserPage:
-    after_id = cursors.decode(cursor, 1)[0] if cursor else None
+    after_id = cursors.decode_one(cursor) if cursor else None
     items, next_id = await users.list_users(db=db, limit=limit, after_id=after_id)
-    return UserPage(items=items, next_cursor=None if next_id is None else cursors.encode(next_id))
+    return user_page(cursors, items, next_id)
 
 
 @router.get(
@@ -104,6 +106,6 @@ async def list_user_blogs(
     cursor: Cursor = None,
     if_none_match: IfNoneMatch = None,
 ) -> Response:
-    after = cursors.decode(cursor, 2) if cursor else None
+    after = cursors.decode_pair(cursor) if cursor else None
     items, next_key = await blogs.list_user_blogs(db=db, user_id=user_id, limit=limit, after=after)
-    return etags.json_response(page(cursors, items, next_key), if_none_match=if_none_match)
+    return etags.json_response(blog_page(cursors, items, next_key), if_none_match=if_none_match)

@@ -7,160 +7,32 @@ script waiting on a lock gives up instead of queueing the service's queries behi
 
 import argparse
 import asyncio
-import csv
-import io
-import json
 import re
 import sys
 import time
-from collections.abc import Awaitable, Sequence
-from datetime import date, datetime, timedelta
-from datetime import time as clock_time
-from decimal import Decimal
-from typing import Any, TypeVar
+from collections.abc import Awaitable
+from typing import TypeVar
 
-import asyncpg
-from pygments import highlight
-from pygments.formatters import TerminalFormatter
-from pygments.lexers import PostgresLexer
-
-from service import maintenance, queries
-from service.maintenance import MaintenanceError, Result
+from service.cli.database_url import database_url
+from service.cli.errors import CommandError
+from service.cli.render import FORMATS, colored, render, table
+from service.db import maintenance, queries
+from service.db.maintenance import Result
 from service.settings import Settings
 
 T = TypeVar("T")
 
-FORMATS = ("table", "json", "csv")
-MAX_CELL = 120
 # A run taking longer than this reports its time on stderr, and a tick every ELAPSED_TICK.
 ELAPSED_AFTER = 2.0
 ELAPSED_TICK = 10.0
 
 _TIMEOUT = re.compile(r"^\d+(\.\d+)?\s*(us|ms|s|min|h|d)?$")
-_ESCAPES = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
 
 
 def _timeout(value: str) -> str:
     if not _TIMEOUT.match(value.strip()):
         raise argparse.ArgumentTypeError(f"{value!r} is not a duration like 500ms, 60s or 5min")
     return value.strip()
-
-
-def _error(message: str) -> int:
-    print(f"error: {' '.join(message.split())}", file=sys.stderr)
-    return 1
-
-
-def _text(value: Any) -> str:
-    """A value as text, the way PostgreSQL would print it where that is clearer than Python."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list | tuple):
-        return "{" + ",".join(_text(v) for v in value) + "}"
-    return str(value)
-
-
-def _visible(char: str) -> str:
-    if char == " " or char.isprintable():
-        return char
-    return _ESCAPES.get(char) or (
-        f"\\x{ord(char):02x}" if ord(char) < 256 else f"\\u{ord(char):04x}"
-    )
-
-
-def _cell(value: Any) -> str:
-    """One line of printable text: tabs, newlines and other invisible characters escaped."""
-    text = "".join(map(_visible, _text(value)))
-    return text if len(text) <= MAX_CELL else text[: MAX_CELL - 3] + "..."
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float | Decimal) and not isinstance(value, bool)
-
-
-def table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """Columns padded to their widest cell, numbers to the right."""
-    cells = [[_cell(v) for v in row] for row in rows]
-    widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(columns)]
-    numeric = [
-        any(_is_number(row[i]) for row in rows)
-        and all(_is_number(row[i]) or row[i] is None for row in rows)
-        for i in range(len(columns))
-    ]
-
-    def line(values: Sequence[str], align: Sequence[bool]) -> str:
-        return "  ".join(
-            v.rjust(w) if right else v.ljust(w)
-            for v, w, right in zip(values, widths, align, strict=True)
-        ).rstrip()
-
-    out = [line(columns, numeric), line(["-" * w for w in widths], numeric)]
-    out.extend(line(row, numeric) for row in cells)
-    return "\n".join(out)
-
-
-def _json_value(value: Any) -> Any:
-    if isinstance(value, datetime | date | clock_time):
-        return value.isoformat()
-    if isinstance(value, timedelta):
-        return value.total_seconds()
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, list | tuple):
-        return [_json_value(v) for v in value]
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    return str(value)
-
-
-def render(results: Sequence[Result], *, fmt: str) -> str:
-    if fmt == "json":
-        return json.dumps(
-            [
-                {
-                    "statement": r.statement,
-                    "status": r.status,
-                    "seconds": round(r.seconds, 3),
-                    "rows": [
-                        {c: _json_value(v) for c, v in zip(r.columns, row, strict=True)}
-                        for row in r.rows
-                    ],
-                }
-                for r in results
-            ],
-            indent=2,
-            ensure_ascii=False,
-        )
-    if fmt == "csv":
-        out = io.StringIO()
-        for i, r in enumerate(results):
-            if i:
-                out.write("\r\n")
-            writer = csv.writer(out)
-            if r.columns:
-                writer.writerow(r.columns)
-                writer.writerows([_text(v) for v in row] for row in r.rows)
-            else:
-                writer.writerow(("statement", "status", "seconds"))
-                writer.writerow((r.statement, r.status, f"{r.seconds:.3f}"))
-        return out.getvalue().rstrip("\r\n")
-    parts = []
-    for r in results:
-        heading = f"-- {r.statement}: {r.status} ({r.seconds:.2f}s)"
-        if not r.columns:
-            parts.append(heading)
-        elif not r.rows:
-            parts.append(f"{heading}\n(no rows)")
-        else:
-            rows = "row" if len(r.rows) == 1 else "rows"
-            parts.append(f"{heading}\n{table(r.columns, r.rows)}\n({len(r.rows)} {rows})")
-    return "\n\n".join(parts)
-
-
-def colored(sql: str) -> str:
-    return highlight(sql, PostgresLexer(), TerminalFormatter())
 
 
 async def _timed(label: str, work: Awaitable[T]) -> T:
@@ -213,7 +85,6 @@ def _show(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
-    from service.cli import database_url  # service.cli imports this module
 
     script = maintenance.load(args.name)
     params = maintenance.parse_assignments(args.param, nulls=args.null)
@@ -245,11 +116,10 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _explain(args: argparse.Namespace, settings: Settings) -> int:
-    from service.cli import database_url  # service.cli imports this module
 
     named = queries.load_all()
     if args.query not in named:
-        return _error(f"no query {args.query!r} (there are: {', '.join(named)})")
+        raise CommandError(f"no query {args.query!r} (there are: {', '.join(named)})")
     lines = asyncio.run(
         _timed(
             args.query,
@@ -265,25 +135,6 @@ def _explain(args: argparse.Namespace, settings: Settings) -> int:
     )
     print("\n".join(lines))
     return 0
-
-
-def _guarded(handler: Any) -> Any:
-    """The handler, with every expected failure as one `error:` line and exit code 1."""
-
-    def guarded(args: argparse.Namespace, settings: Settings) -> int:
-        try:
-            return handler(args, settings)
-        except MaintenanceError as exc:
-            return _error(str(exc))
-        except asyncpg.PostgresError as exc:
-            return _error(f"database: {exc}")
-        except (OSError, asyncpg.InterfaceError) as exc:
-            return _error(f"cannot reach the database: {exc}")
-        except KeyboardInterrupt:
-            _error("interrupted")
-            return 130
-
-    return guarded
 
 
 def _session_options(command: argparse.ArgumentParser, *, params_help: str) -> None:
@@ -313,7 +164,7 @@ def _session_options(command: argparse.ArgumentParser, *, params_help: str) -> N
     )
 
 
-def register(commands: argparse._SubParsersAction) -> None:
+def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     sql = commands.add_parser(
         "sql",
         help="maintenance SQL: list, show and run scripts; explain named queries",
@@ -324,11 +175,11 @@ def register(commands: argparse._SubParsersAction) -> None:
 
     listing = sub.add_parser("list", help="every script, its purpose, flags and parameters")
     listing.add_argument("--format", choices=FORMATS, default="table")
-    listing.set_defaults(handler=_guarded(_list))
+    listing.set_defaults(handler=_list)
 
     show = sub.add_parser("show", help="a script's SQL (coloured on a terminal)")
     show.add_argument("name", help="a script from sql list")
-    show.set_defaults(handler=_guarded(_show))
+    show.set_defaults(handler=_show)
 
     run = sub.add_parser(
         "run",
@@ -344,7 +195,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="run in a transaction and roll it back, showing what each statement would change",
     )
     run.add_argument("--format", choices=FORMATS, default="table")
-    run.set_defaults(handler=_guarded(_run))
+    run.set_defaults(handler=_run)
 
     explain = sub.add_parser(
         "explain",
@@ -354,4 +205,4 @@ def register(commands: argparse._SubParsersAction) -> None:
     explain.add_argument("query", help="a file name in sql/queries/, without .sql")
     _session_options(explain, params_help="a query parameter, by its name in the -- params: line")
     explain.add_argument("--analyze", action="store_true", help="EXPLAIN (ANALYZE, BUFFERS)")
-    explain.set_defaults(handler=_guarded(_explain))
+    explain.set_defaults(handler=_explain)

@@ -1,7 +1,9 @@
 """Named, hand-tuned SQL from `sql/queries/`, read once at import.
 
-Each file holds one statement with asyncpg's positional parameters ($1, $2, ...) and a header line
-`-- params: a, b` naming them in order, so callers pass keywords and cannot mix them up.
+Each file holds one statement with asyncpg's positional parameters ($1, $2, ...) and two header
+lines: `-- params: a, b` names the parameters in order, so callers pass keywords and cannot mix
+them up; `-- read-only: yes|no` declares whether the statement only reads, which makes it safe to
+run again on a fresh connection when the first one breaks.
 """
 
 import re
@@ -9,15 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from service.settings import PROJECT_ROOT
-
-QUERIES_DIR = PROJECT_ROOT / "sql" / "queries"
+from service.db.sql_files import QUERIES_DIR
 
 _PARAMS = re.compile(r"^--\s*params:(.*)$", re.MULTILINE)
+_READ_ONLY = re.compile(r"^--\s*read-only:\s*(\S*)\s*$", re.MULTILINE)
 _PLACEHOLDER = re.compile(r"\$(\d+)")
-
-
-_WRITES = re.compile(r"\b(INSERT|UPDATE|DELETE|MERGE)\b", re.IGNORECASE)
+_FLAGS = {"yes": True, "no": False}
 
 
 @dataclass(frozen=True)
@@ -25,11 +24,8 @@ class Query:
     name: str
     sql: str
     params: tuple[str, ...]
-
-    @property
-    def read_only(self) -> bool:
-        """Whether the statement only reads, so running it twice is harmless."""
-        return _WRITES.search(self.sql) is None
+    read_only: bool
+    """Declared by the file: the statement only reads, so running it twice is harmless."""
 
     def args(self, values: dict[str, Any]) -> list[Any]:
         try:
@@ -52,7 +48,10 @@ def parse(name: str, text: str) -> Query:
             f"sql/queries/{name}.sql: its header names {len(params)} parameters "
             f"but the statement uses {sorted(numbers)}"
         )
-    return Query(name=name, sql=text, params=params)
+    read_only = _READ_ONLY.search(text)
+    if read_only is None or read_only[1] not in _FLAGS:
+        raise ValueError(f"sql/queries/{name}.sql: its header needs '-- read-only: yes' or 'no'")
+    return Query(name=name, sql=text, params=params, read_only=_FLAGS[read_only[1]])
 
 
 def load(name: str, directory: Path = QUERIES_DIR) -> Query:

@@ -3,6 +3,11 @@
 Each file `NNNN_name.sql` runs in its own transaction, recorded in `schema_migrations` with its
 checksum. A PostgreSQL advisory lock serialises concurrent runs, so two processes starting at
 once apply nothing twice. An applied file that has since changed is refused, not re-run.
+
+A file whose first line is `-- transaction: no` runs outside a transaction, for what PostgreSQL
+refuses inside one (`CREATE INDEX CONCURRENTLY`, which does not block writes on a live table).
+It holds exactly one statement, so a failure can leave nothing half-applied but an INVALID index;
+the run then stops before recording it, naming the index to drop before the next try.
 """
 
 import hashlib
@@ -13,14 +18,22 @@ from pathlib import Path
 
 import asyncpg
 
-from service.dsn import asyncpg_dsn
-from service.settings import PROJECT_ROOT
-
-MIGRATIONS_DIR = PROJECT_ROOT / "sql" / "migrations"
+from service.db.maintenance import split_statements
+from service.db.sql_files import MIGRATIONS_DIR
+from service.db.urls import asyncpg_dsn
 
 # Any constant works; this one is "blog-api" read as bytes, so it is easy to spot in pg_locks.
 _LOCK_KEY = int.from_bytes(b"blog-api", "big") & 0x7FFF_FFFF_FFFF_FFFF
 _FILE_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+_NO_TRANSACTION = "-- transaction: no"
+
+_INVALID_INDEXES = """
+SELECT i.indexrelid::regclass::text
+FROM pg_index AS i
+JOIN pg_class AS c ON c.oid = i.indexrelid
+WHERE NOT i.indisvalid AND c.relnamespace = current_schema()::regnamespace
+ORDER BY 1
+"""
 
 _CREATE_TABLE = """
 CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -43,6 +56,11 @@ class Migration:
     path: Path
     sql: str
     checksum: str
+    transaction: bool
+
+    @property
+    def file_name(self) -> str:
+        return self.path.name
 
 
 @dataclass(frozen=True)
@@ -68,15 +86,22 @@ def load_migrations(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
         version = int(match[1])
         if version in migrations:
             raise MigrationError(
-                f"{path.name}: version {version} is also used by {migrations[version].path.name}"
+                f"{path.name}: version {version} is also used by {migrations[version].file_name}"
             )
         data = path.read_bytes()
+        sql = data.decode("utf-8")
+        transaction = not sql.startswith(_NO_TRANSACTION)
+        if not transaction and len(split_statements(path.stem, sql)) != 1:
+            raise MigrationError(
+                f"{path.name}: a migration that runs outside a transaction holds one statement"
+            )
         migrations[version] = Migration(
             version=version,
             name=match[2],
             path=path,
-            sql=data.decode("utf-8"),
+            sql=sql,
             checksum=hashlib.sha256(data).hexdigest(),
+            transaction=transaction,
         )
     return [migrations[v] for v in sorted(migrations)]
 
@@ -100,12 +125,21 @@ async def _status(conn: asyncpg.Connection, migrations: list[Migration]) -> Migr
             )
         if migration.checksum != done.checksum:
             raise MigrationError(
-                f"{migration.path.name} changed after it was applied; "
+                f"{migration.file_name} changed after it was applied; "
                 "add a new migration instead of editing an applied one"
             )
     applied_versions = {done.version for done in applied}
     pending = [m for m in migrations if m.version not in applied_versions]
     return MigrationStatus(applied=applied, pending=pending)
+
+
+async def _record(conn: asyncpg.Connection, migration: Migration) -> None:
+    await conn.execute(
+        "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
+        migration.version,
+        migration.name,
+        migration.checksum,
+    )
 
 
 async def status(url: str, directory: Path = MIGRATIONS_DIR) -> MigrationStatus:
@@ -127,15 +161,20 @@ async def migrate(url: str, directory: Path = MIGRATIONS_DIR) -> list[Migration]
             await conn.execute(_CREATE_TABLE)
             pending = (await _status(conn, migrations)).pending
             for migration in pending:
-                async with conn.transaction():
+                if migration.transaction:
+                    async with conn.transaction():
+                        await conn.execute(migration.sql)
+                        await _record(conn, migration)
+                else:
                     await conn.execute(migration.sql)
-                    await conn.execute(
-                        "INSERT INTO schema_migrations (version, name, checksum) "
-                        "VALUES ($1, $2, $3)",
-                        migration.version,
-                        migration.name,
-                        migration.checksum,
-                    )
+                    if invalid := await conn.fetchval(
+                        f"SELECT array_agg(x) FROM ({_INVALID_INDEXES}) AS t(x)"
+                    ):
+                        raise MigrationError(
+                            f"{migration.file_name} left invalid indexes ({', '.join(invalid)}); "
+                            "drop them (DROP INDEX CONCURRENTLY) and migrate again"
+                        )
+                    await _record(conn, migration)
             return pending
         finally:
             await conn.execute("SELECT pg_advisory_unlock($1)", _LOCK_KEY)

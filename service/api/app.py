@@ -3,12 +3,12 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from service import http_errors
-from service.body_limit import BodySizeLimit
-from service.cursors import CursorCodec
-from service.database import Database
-from service.login_limits import LoginLimiter
-from service.routes import auth, blogs, health, users
+from service.api import error_handlers
+from service.api.cursors import CursorCodec
+from service.api.login_limits import LoginLimiter
+from service.api.middleware.body_limit import BodySizeLimit
+from service.api.routes import auth, blogs, health, users
+from service.db.database import Database
 from service.settings import Settings
 
 DESCRIPTION = """
@@ -64,7 +64,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     )
     # Ours rather than FastAPI's max_body_size, whose early 413 is plain text, not {"detail"}.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    http_errors.install(app)
+    error_handlers.install(app)
     for module in (auth, users, blogs, health):
         app.include_router(module.router)
     return app

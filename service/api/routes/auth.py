@@ -5,9 +5,9 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
 
 from service import users
-from service.deps import DbDep, LoginLimiterDep, SettingsDep
+from service.api.dependencies import DbDep, LoginLimiterDep, SettingsDep
+from service.api.openapi import responses
 from service.errors import AuthenticationFailed
-from service.http_errors import responses
 from service.models import Token
 from service.security import create_access_token
 

@@ -54,3 +54,10 @@ class CursorCodec:
         ):
             raise InvalidCursor("the cursor does not belong to this listing")
         return tuple(key)
+
+    def decode_pair(self, cursor: str) -> tuple[int, int]:
+        first, second = self.decode(cursor, 2)
+        return first, second
+
+    def decode_one(self, cursor: str) -> int:
+        return self.decode(cursor, 1)[0]

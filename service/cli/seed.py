@@ -25,9 +25,12 @@ from typing import Any
 
 import asyncpg
 
-from service import migrations, security
-from service.dsn import asyncpg_dsn
+from service import security
+from service.cli.database_url import database_url
+from service.db import migrations
+from service.db.urls import asyncpg_dsn
 from service.settings import Settings
+from service.timestamps import from_micros, to_micros
 
 SEED_PASSWORD = "seeded-password"  # noqa: S105 - documented, shared by every seeded user
 BLOG_SPAN = timedelta(days=730)
@@ -38,8 +41,6 @@ AUTHOR_SIGMA = 1.5
 
 USER_COLUMNS = ("id", "name", "email", "password_hash", "created_at")
 BLOG_COLUMNS = ("user_id", "title", "body", "created_at", "updated_at")
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 _FIRST_NAMES = (
     "Ada Alan Grace Linus Barbara Edsger Donald Margaret Ken Dennis Guido Bjarne Frances Radia "
@@ -129,14 +130,6 @@ class Text:
         return text[: end + 1] if end > 200 else text.rstrip()
 
 
-def _micros(moment: datetime) -> int:
-    return (moment - _EPOCH) // timedelta(microseconds=1)
-
-
-def _moment(micros: int) -> datetime:
-    return _EPOCH + timedelta(microseconds=micros)
-
-
 class Generator:
     """Deterministic rows for a plan, a batch at a time."""
 
@@ -144,8 +137,8 @@ class Generator:
         self.rng = random.Random(plan.seed)  # noqa: S311 - fake data, not secrets
         self.text = Text(self.rng)
         self.plan = plan
-        self.blogs_from = _micros(now - BLOG_SPAN)
-        self.blogs_span = _micros(now) - self.blogs_from
+        self.blogs_from = to_micros(now - BLOG_SPAN)
+        self.blogs_span = to_micros(now) - self.blogs_from
         self.signup_from = self.blogs_from - SIGNUP_SPAN // timedelta(microseconds=1)
         self.user_ids = array("q")
         self._cumulative: list[float] = []
@@ -157,7 +150,7 @@ class Generator:
         for user_id in ids:
             first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
             email = f"{first}.{last}.{user_id}@example.com".lower()
-            signed_up = _moment(self.signup_from + int(rng.random() * span))
+            signed_up = from_micros(self.signup_from + int(rng.random() * span))
             rows.append((user_id, f"{first} {last}", email, password_hash, signed_up))
         self.user_ids.extend(ids)
         return rows
@@ -178,7 +171,9 @@ class Generator:
             updated = created
             if rng.random() < EDITED_SHARE:
                 updated = min(end, created + int(rng.random() * 90 * 86_400_000_000))
-            rows.append((author, text.title(), text.body(), _moment(created), _moment(updated)))
+            rows.append(
+                (author, text.title(), text.body(), from_micros(created), from_micros(updated))
+            )
         return rows
 
 
@@ -266,7 +261,6 @@ def _batch_size(text: str) -> int:
 
 
 def _seed_command(args: argparse.Namespace, settings: Settings) -> int:
-    from service.cli import database_url  # cli imports this module
 
     if args.blogs and not args.users:
         print("error: blogs need authors: pass --users 1 or more", file=sys.stderr)
@@ -287,7 +281,7 @@ def _seed_command(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def register(commands: argparse._SubParsersAction) -> None:
+def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     command = commands.add_parser(
         "seed",
         help="add fake users and blogs, fast (password of every seeded user: seeded-password)",

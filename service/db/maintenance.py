@@ -24,6 +24,7 @@ Scripts that run outside a transaction may use identifiers but no values: their 
 (VACUUM, REINDEX) take no bound parameters.
 """
 
+import functools
 import itertools
 import re
 import time
@@ -34,12 +35,11 @@ from typing import Any, Literal
 
 import asyncpg
 
-from service.dsn import asyncpg_dsn
-from service.queries import Query
-from service.settings import PROJECT_ROOT
-from service.tables import metadata
+from service.db.queries import Query
+from service.db.sql_files import MAINTENANCE_DIR
+from service.db.tables import metadata
+from service.db.urls import asyncpg_dsn
 
-MAINTENANCE_DIR = PROJECT_ROOT / "sql" / "maintenance"
 OUR_TABLES = "our_tables"
 ALL = "all"
 CONNECT_TIMEOUT = 10.0
@@ -148,7 +148,7 @@ def _param(name: str, line: str) -> Param:
     default = match["default"]
     return Param(
         name=match["name"],
-        kind=match["kind"] or "value",
+        kind="table" if match["kind"] == "table" else "index" if match["kind"] else "value",
         default=default if default else None,
         doc=(match["doc"] or "").strip(),
     )
@@ -377,7 +377,11 @@ def _expand(
     for combination in itertools.product(*(identifiers[name] for name in names)):
         chosen = dict(zip(names, combination, strict=True))
         label = statement.label + "".join(f" [{quoted}]" for quoted in combination)
-        yield label, _IDENTIFIER_REF.sub(lambda m, chosen=chosen: chosen[m[1]], sql)
+        yield label, _IDENTIFIER_REF.sub(functools.partial(_chosen, chosen), sql)
+
+
+def _chosen(chosen: dict[str, str], match: re.Match[str]) -> str:
+    return chosen[match[1]]
 
 
 async def convert(conn: asyncpg.Connection, *, name: str, raw: str, type_oid: int) -> Any:
@@ -447,7 +451,7 @@ async def _run_statements(
                 raise StatementFailed(script=script.name, label=label, error=exc) from exc
             result = Result(
                 statement=label,
-                status=status,
+                status=status or "",
                 columns=columns,
                 rows=rows,
                 seconds=time.monotonic() - started,

@@ -1,8 +1,8 @@
 from fastapi import APIRouter
 
-from service.deps import DatabaseDep
+from service.api.dependencies import DatabaseDep
+from service.api.openapi import responses
 from service.errors import DatabaseUnavailable
-from service.http_errors import responses
 from service.models import Health
 
 router = APIRouter(prefix="/health", tags=["health"])

@@ -12,6 +12,10 @@
   need none, and tests/test_database.py checks the types we get back;
 - it has no pool-acquire timeout, so we add one;
 - `iterate()` holds its connection until the iterator is exhausted, so we do not offer it.
+
+Errors that mean "the database cannot serve us now" (no free connection, a lost connection, a
+statement or command timeout) become `DatabaseUnavailable` right where a call to the database
+raised them, so an unrelated `OSError` or `TimeoutError` elsewhere is never taken for one.
 """
 
 import asyncio
@@ -24,9 +28,9 @@ import databases
 import databases.core
 from sqlalchemy.sql import ClauseElement
 
-from service.dsn import asyncpg_dsn
+from service.db.queries import Query
+from service.db.urls import asyncpg_dsn
 from service.errors import DatabaseUnavailable
-from service.queries import Query
 
 Row = Mapping[str, Any]
 
@@ -49,6 +53,13 @@ CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.PostgresConnectionError,
     asyncpg.exceptions.CannotConnectNowError,
     asyncpg.exceptions.TooManyConnectionsError,
+)
+
+# ... and, once connected: statement_timeout on the server, command_timeout on the client.
+UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
+    *CONNECTION_ERRORS,
+    asyncpg.exceptions.QueryCanceledError,
+    TimeoutError,
 )
 
 
@@ -99,24 +110,20 @@ class Connection:
             await self._connection.__aexit__()
 
     async def raw(self) -> asyncpg.Connection:
-        """The asyncpg connection underneath, for what `databases` cannot do."""
+        """The asyncpg connection underneath, for what `databases` cannot do. Errors raised
+        through it are the caller's to handle."""
         await self._acquire()
-        return self._connection.raw_connection
-
-    # Core statements, compiled by `databases` on every call.
+        raw: asyncpg.Connection = self._connection.raw_connection
+        return raw
 
     async def fetch_one(self, statement: ClauseElement) -> Row | None:
+        """Run a Core statement, compiled by `databases` on every call."""
         await self._acquire()
-        record = await self._connection.fetch_one(statement)
+        try:
+            record = await self._connection.fetch_one(statement)
+        except UNAVAILABLE_ERRORS as exc:
+            raise await self._unavailable(exc) from exc
         return None if record is None else record._mapping
-
-    async def fetch_all(self, statement: ClauseElement) -> list[Row]:
-        await self._acquire()
-        return [record._mapping for record in await self._connection.fetch_all(statement)]
-
-    async def execute(self, statement: ClauseElement) -> Any:
-        await self._acquire()
-        return await self._connection.execute(statement)
 
     # Named SQL from sql/queries/, on the asyncpg connection and its statement cache. The query
     # lock is the one `databases` takes for its own calls, so the two never interleave.
@@ -132,13 +139,16 @@ class Connection:
         args = query.args(values)
         await self._acquire()
         try:
-            return await self._run(query.sql, args, limit)
-        except BROKEN_CONNECTION:
-            # A read outside a transaction is safe to repeat: once, on a fresh connection.
-            if not query.read_only or self._connection._transaction_stack:
-                raise
-            await self._replace()
-            return await self._run(query.sql, args, limit)
+            try:
+                return await self._run(query.sql, args, limit)
+            except BROKEN_CONNECTION:
+                # A read outside a transaction is safe to repeat: once, on a fresh connection.
+                if not query.read_only or self._connection._transaction_stack:
+                    raise
+                await self._replace()
+                return await self._run(query.sql, args, limit)
+        except UNAVAILABLE_ERRORS as exc:
+            raise await self._unavailable(exc) from exc
 
     async def _run(self, sql: str, args: list[Any], limit: int) -> list[Row]:
         async with self._connection._query_lock:
@@ -146,7 +156,8 @@ class Connection:
             if limit == 1:
                 row = await raw.fetchrow(sql, *args)
                 return [] if row is None else [row]
-            return await raw.fetch(sql, *args)
+            rows: list[Row] = await raw.fetch(sql, *args)
+            return rows
 
     async def _replace(self) -> None:
         """Swap a broken connection for a new one, and have the pool renew all the others."""
@@ -154,12 +165,14 @@ class Connection:
         await self._on_broken()
         await self._acquire()
 
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[None]:
-        """A transaction, or a savepoint inside one already open."""
-        await self._acquire()
-        async with self._connection.transaction():
-            yield
+    async def _unavailable(self, exc: BaseException) -> DatabaseUnavailable:
+        if isinstance(exc, asyncpg.exceptions.QueryCanceledError):
+            return DatabaseUnavailable("the database is busy; try again")
+        if isinstance(exc, TimeoutError):
+            # The client-side command timeout; asyncpg has cancelled the statement.
+            return DatabaseUnavailable("the database did not answer in time; try again")
+        await self._on_broken()
+        return DatabaseUnavailable("the database connection was lost; try again")
 
 
 class Database:
@@ -176,7 +189,6 @@ class Database:
         command_timeout: float = 10.0,
         force_rollback: bool = False,
     ) -> None:
-        self.url = url
         self.acquire_timeout = acquire_timeout
         self._database = databases.Database(
             asyncpg_dsn(url),
@@ -191,10 +203,6 @@ class Database:
             },
         )
 
-    @property
-    def is_connected(self) -> bool:
-        return self._database.is_connected
-
     async def connect(self) -> None:
         await self._database.connect()
 
@@ -203,10 +211,7 @@ class Database:
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[Connection]:
-        """A connection for the block, acquired on first use and released at its end.
-
-        Errors that mean the database cannot serve us become `DatabaseUnavailable`.
-        """
+        """A connection for the block, acquired on first use and released at its end."""
         connection = Connection(
             self._database.connection(),
             acquire_timeout=self.acquire_timeout,
@@ -214,12 +219,6 @@ class Database:
         )
         try:
             yield connection
-        except TimeoutError as exc:
-            # The client-side command timeout; asyncpg has cancelled the statement.
-            raise DatabaseUnavailable("the database did not answer in time; try again") from exc
-        except CONNECTION_ERRORS as exc:
-            await self._expire_connections()
-            raise DatabaseUnavailable("the database connection was lost; try again") from exc
         finally:
             await connection._release()
 
@@ -234,6 +233,8 @@ class Database:
             async with self.connection() as conn:
                 raw = await conn.raw()
                 await raw.fetchval("SELECT 1")
-        except (DatabaseUnavailable, *CONNECTION_ERRORS, TimeoutError):
+        except DatabaseUnavailable:
+            return False
+        except UNAVAILABLE_ERRORS:
             return False
         return True

@@ -1,34 +1,16 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response, status
+from fastapi import APIRouter, Query, Response, status
 
-from service import blogs, etags
-from service.deps import MAX_ID, BlogId, CurrentUser, Cursor, CursorsDep, DbDep, Limit
-from service.http_errors import responses
+from service import blogs
+from service.api import etags
+from service.api.dependencies import CurrentUser, CursorsDep, DbDep
+from service.api.openapi import NOT_MODIFIED, responses
+from service.api.pages import blog_page
+from service.api.parameters import AuthorId, BlogId, Cursor, IfMatch, IfNoneMatch, Limit
 from service.models import DEFAULT_PAGE_SIZE, Blog, BlogCreate, BlogPage, BlogUpdate
 
 router = APIRouter(prefix="/blogs", tags=["blogs"])
-
-IfNoneMatch = Annotated[
-    str | None,
-    Header(description="ETags of copies the client holds; a match answers 304 with no body."),
-]
-IfMatch = Annotated[
-    str | None,
-    Header(
-        description=(
-            "Apply the edit only if the blog still has this ETag's version; otherwise 412 and "
-            "nothing changes."
-        )
-    ),
-]
-NOT_MODIFIED = {304: {"description": "The client's copy (`If-None-Match`) is current."}}
-
-
-def page(cursors: CursorsDep, items: list[Blog], next_key: tuple[int, int] | None) -> BlogPage:
-    return BlogPage(
-        items=items, next_cursor=None if next_key is None else cursors.encode(*next_key)
-    )
 
 
 @router.post(
@@ -60,20 +42,18 @@ async def list_blogs(
     cursors: CursorsDep,
     limit: Limit = DEFAULT_PAGE_SIZE,
     cursor: Cursor = None,
-    author_id: Annotated[
-        int | None, Query(ge=1, le=MAX_ID, description="Only this author's blogs.")
-    ] = None,
+    author_id: AuthorId = None,
     q: Annotated[
         str | None,
         Query(min_length=1, max_length=200, pattern=r"^[^\x00]*$", description="Title contains."),
     ] = None,
     if_none_match: IfNoneMatch = None,
 ) -> Response:
-    after = cursors.decode(cursor, 2) if cursor else None
+    after = cursors.decode_pair(cursor) if cursor else None
     items, next_key = await blogs.list_blogs(
         db=db, limit=limit, after=after, author_id=author_id, q=q
     )
-    return etags.json_response(page(cursors, items, next_key), if_none_match=if_none_match)
+    return etags.json_response(blog_page(cursors, items, next_key), if_none_match=if_none_match)
 
 
 @router.get(

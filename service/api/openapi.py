@@ -1,0 +1,35 @@
+"""OpenAPI descriptions of the responses routes can give besides their success."""
+
+from typing import Any
+
+from pydantic import BaseModel
+
+
+class ErrorMessage(BaseModel):
+    detail: str
+
+
+def _description(status_code: int) -> str:
+    return {
+        400: "The body could not be parsed (not UTF-8, or nested too deep).",
+        401: "No token, or a token that is invalid, expired or of a deleted user.",
+        403: "The caller does not own this resource.",
+        404: "No such resource.",
+        409: "The change conflicts with existing data.",
+        412: "`If-Match` names a version the resource no longer has; nothing was changed.",
+        413: "The request body is larger than the limit.",
+        429: "Too many failed attempts; retry after `Retry-After` seconds.",
+        503: "The database is unavailable or busy; retry after `Retry-After` seconds.",
+    }[status_code]
+
+
+def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI descriptions of the error responses a route can give."""
+    return {
+        code: {"model": ErrorMessage, "description": _description(code)} for code in (*codes, 503)
+    }
+
+
+NOT_MODIFIED: dict[int | str, dict[str, Any]] = {
+    304: {"description": "The client's copy (`If-None-Match`) is current."}
+}

@@ -1,0 +1,2 @@
+class CommandError(Exception):
+    """A command cannot go on; `python -m service` prints the message as one `error:` line."""
