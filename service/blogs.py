@@ -1,13 +1,21 @@
 """Data functions for blogs."""
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import asyncpg
 import sqlalchemy as sa
 
 from service.db import queries
 from service.db.database import Connection, Row
 from service.db.tables import blogs
-from service.errors import Forbidden, InvalidCursor, NotFound, PreconditionFailed
+from service.errors import (
+    AuthenticationFailed,
+    Forbidden,
+    InvalidCursor,
+    NotFound,
+    PreconditionFailed,
+)
 from service.models import MAX_ID, Blog, BlogCreate, BlogUpdate, Owner, User
 from service.pages import split_page
 from service.timestamps import from_micros, to_micros
@@ -15,6 +23,15 @@ from service.users import user_exists
 
 BlogKey = tuple[int, int]
 """Where a page of blogs continues: (created_at in microseconds since the epoch, id)."""
+
+
+@dataclass(frozen=True)
+class Search:
+    query: str
+    """Web-search syntax: words, "quoted phrases", `or`, `-word`."""
+    config: str
+    """The PostgreSQL text search configuration (SEARCH_CONFIG)."""
+
 
 # Sorts before every real key, so the first page uses the same index condition as the rest.
 _FIRST = (datetime.max.replace(tzinfo=UTC), MAX_ID)
@@ -53,7 +70,11 @@ async def create_blog(*, db: Connection, owner: User, data: BlogCreate) -> Blog:
         .values(user_id=owner.id, title=data.title, body=data.body)
         .returning(blogs.c.id, blogs.c.title, blogs.c.body, blogs.c.created_at, blogs.c.updated_at)
     )
-    row = await db.fetch_one(statement)
+    try:
+        row = await db.fetch_one(statement)
+    except asyncpg.ForeignKeyViolationError:
+        # The owner deleted their account while this request was on its way: so is the token.
+        raise AuthenticationFailed("the token is invalid or has expired") from None
     assert row is not None
     return Blog(**row, owner=Owner(id=owner.id, name=owner.name))
 
@@ -71,27 +92,23 @@ async def list_blogs(
     limit: int,
     after: BlogKey | None = None,
     author_id: int | None = None,
-    q: str | None = None,
+    search: Search | None = None,
 ) -> tuple[list[Blog], BlogKey | None]:
     """A page of blogs, newest first, and the key to continue after, or None on the last page."""
     before_created_at, before_id = _before(after)
-    if author_id is None:
-        rows = await db.fetch_rows(
-            queries.BLOGS_PAGE,
-            before_created_at=before_created_at,
-            before_id=before_id,
-            q=q,
-            limit=limit + 1,
-        )
+    keyset = {"before_created_at": before_created_at, "before_id": before_id, "limit": limit + 1}
+    if search is not None:
+        matching = {"config": search.config, "query": search.query}
+        if author_id is None:
+            rows = await db.fetch_rows(queries.BLOGS_SEARCH, **matching, **keyset)
+        else:
+            rows = await db.fetch_rows(
+                queries.BLOGS_SEARCH_BY_AUTHOR, author_id=author_id, **matching, **keyset
+            )
+    elif author_id is None:
+        rows = await db.fetch_rows(queries.BLOGS_PAGE, **keyset)
     else:
-        rows = await db.fetch_rows(
-            queries.BLOGS_PAGE_BY_AUTHOR,
-            author_id=author_id,
-            before_created_at=before_created_at,
-            before_id=before_id,
-            q=q,
-            limit=limit + 1,
-        )
+        rows = await db.fetch_rows(queries.BLOGS_PAGE_BY_AUTHOR, author_id=author_id, **keyset)
     return _page(rows, limit)
 
 

@@ -39,3 +39,7 @@ class TooManyAttempts(DomainError):
     def __init__(self, message: str, *, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class HashingBusy(DomainError):
+    """Every password-hashing slot stayed busy for the whole allowed wait."""

@@ -37,6 +37,12 @@ Email = Annotated[
     AfterValidator(normalize_email),
 ]
 Password = Annotated[str, StringConstraints(min_length=8, max_length=128)]
+# Any stored password fits these bounds; the upper one keeps a hostile value from costing more.
+CurrentPassword = Annotated[
+    str, StringConstraints(min_length=1, max_length=128), Field(description="The password now.")
+]
+# Fields whose input a 422 never echoes back.
+SECRET_FIELDS = frozenset({"password", "current_password"})
 Title = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=_NO_NUL)
 ]
@@ -54,16 +60,29 @@ class UserCreate(Input):
 
 
 class UserUpdate(Input):
-    """Send only the fields to change; a field that is sent must be valid (`null` is not)."""
+    """Send only the fields to change; a field that is sent must be valid (`null` is not).
+    Changing the email or the password needs `current_password`."""
 
     name: Name = Field(default=None)  # type: ignore[assignment]
-    password: Password = Field(default=None)  # type: ignore[assignment]
+    email: Email = Field(  # type: ignore[assignment]
+        default=None, description="Stored trimmed and lower-cased; unique in any letter case."
+    )
+    password: Password = Field(  # type: ignore[assignment]
+        default=None, description="The new password; every token made before it stops working."
+    )
+    current_password: CurrentPassword | None = None
 
     @model_validator(mode="after")
-    def _not_empty(self) -> Self:
-        if not self.model_fields_set:
-            raise ValueError("send at least one of: name, password")
+    def _consistent(self) -> Self:
+        if not self.model_fields_set - {"current_password"}:
+            raise ValueError("send at least one of: name, email, password")
+        if self.model_fields_set & {"email", "password"} and self.current_password is None:
+            raise ValueError("current_password is required to change the email or password")
         return self
+
+
+class UserDelete(Input):
+    current_password: CurrentPassword
 
 
 class BlogCreate(Input):

@@ -1,15 +1,22 @@
 import logging
+import os
+import re
 import secrets
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, PrivateAttr, model_validator
+from pydantic import Field, PrivateAttr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 logger = logging.getLogger(__name__)
 
+MIN_SECRET_BYTES = 32
+_CONFIG_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
+
 
 class Settings(BaseSettings):
+    """Every setting, from the environment or `.env`; `.env.example` documents each one."""
+
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
     database_url: str | None = None
@@ -21,12 +28,27 @@ class Settings(BaseSettings):
 
     token_secret: str = ""
     token_expire_minutes: int = Field(default=60, ge=1)
+    token_issuer: str = Field(default="blog-api", min_length=1)
 
-    max_body_bytes: int = Field(default=1024 * 1024, ge=1)
+    password_hash_concurrency: int = Field(default=os.cpu_count() or 1, ge=1)
+    password_hash_wait_seconds: float = Field(default=2.0, gt=0)
+
+    signup_window_seconds: float = Field(default=3600, gt=0)
+    signup_max_per_address: int = Field(default=20, ge=1)
     login_failure_window_seconds: float = Field(default=60, gt=0)
     login_max_failures_per_account_and_address: int = Field(default=5, ge=1)
     login_max_failures_per_account: int = Field(default=50, ge=1)
     login_max_failures_per_address: int = Field(default=20, ge=1)
+
+    search_config: str = "simple"
+
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1)
+    max_header_bytes: int = Field(default=16 * 1024, ge=1024)
+    max_headers: int = Field(default=100, ge=10)
+    header_timeout_seconds: float = Field(default=10.0, gt=0)
+    body_timeout_seconds: float = Field(default=30.0, gt=0)
+    max_connections: int = Field(default=1000, ge=1)
+    forwarded_allow_ips: str = ""
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
@@ -38,10 +60,27 @@ class Settings(BaseSettings):
 
     _random_token_secret: bool = PrivateAttr(default=False)
 
+    @field_validator("token_secret")
+    @classmethod
+    def _strong_secret(cls, value: str) -> str:
+        if value and len(value.encode()) < MIN_SECRET_BYTES:
+            raise ValueError(
+                f"must be at least {MIN_SECRET_BYTES} bytes; make one with: "
+                'python -c "import secrets; print(secrets.token_urlsafe(32))"'
+            )
+        return value
+
+    @field_validator("search_config")
+    @classmethod
+    def _config_name(cls, value: str) -> str:
+        if not _CONFIG_NAME.match(value):
+            raise ValueError("must name a PostgreSQL text search configuration, e.g. simple")
+        return value
+
     @model_validator(mode="after")
     def _fill_token_secret(self) -> "Settings":
         if not self.token_secret:
-            self.token_secret = secrets.token_urlsafe(32)
+            self.token_secret = secrets.token_urlsafe(MIN_SECRET_BYTES)
             self._random_token_secret = True
         return self
 

@@ -1,23 +1,48 @@
-"""Data functions for users."""
+"""Data functions for users.
 
-from datetime import UTC, datetime
+Password work (hashing, verifying) never holds a database connection: each function reads what
+it needs, releases the request's connection, hashes, and acquires one again to write.
+"""
 
+import asyncpg
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from service.db import queries
-from service.db.database import Connection
+from service.db.database import Connection, Row
 from service.db.tables import users
-from service.errors import AuthenticationFailed, Conflict, NotFound
+from service.errors import AuthenticationFailed, Conflict, Forbidden, NotFound
 from service.models import User, UserCreate, UserPublic, UserUpdate
 from service.pages import split_page
-from service.security import hash_password, verify_password
+from service.passwords import PasswordHasher
+from service.tokens import TokenClaims
 
 _USER_COLUMNS = (users.c.id, users.c.name, users.c.email, users.c.created_at)
+_EMAIL_TAKEN = "a user with this email already exists"
 
 
-async def create_user(*, db: Connection, data: UserCreate) -> User:
-    password_hash = await hash_password(data.password)
+def _user(row: Row) -> User:
+    return User(id=row["id"], name=row["name"], email=row["email"], created_at=row["created_at"])
+
+
+async def _email_taken(db: Connection, email: str, *, other_than: int = 0) -> bool:
+    statement = sa.select(
+        sa.exists()
+        .where(sa.func.lower(users.c.email) == email, users.c.id != other_than)
+        .label("taken")
+    )
+    row = await db.fetch_one(statement)
+    return bool(row and row["taken"])
+
+
+async def create_user(*, db: Connection, hasher: PasswordHasher, data: UserCreate) -> User:
+    if await _email_taken(db, data.email):
+        await db.release()
+        # As long as a sign-up that hashes, so the answer's timing does not tell the difference.
+        await hasher.pretend()
+        raise Conflict(_EMAIL_TAKEN)
+    await db.release()
+    password_hash = await hasher.hash(data.password)
     statement = (
         postgresql.insert(users)
         .values(name=data.name, email=data.email, password_hash=password_hash)
@@ -26,18 +51,20 @@ async def create_user(*, db: Connection, data: UserCreate) -> User:
     )
     row = await db.fetch_one(statement)
     if row is None:
-        raise Conflict("a user with this email already exists")
-    return User(**row)
+        raise Conflict(_EMAIL_TAKEN)
+    return _user(row)
 
 
-async def get_token_user(*, db: Connection, user_id: int, issued_at: datetime) -> User:
-    """The user a token was issued to, unless they are gone or revoked it since."""
+async def get_token_user(*, db: Connection, claims: TokenClaims) -> User:
+    """The user a token was made for, unless they are gone or their token version moved on."""
     row = await db.fetch_one(
-        sa.select(*_USER_COLUMNS, users.c.tokens_valid_after).where(users.c.id == user_id)
+        sa.select(*_USER_COLUMNS).where(
+            users.c.id == claims.user_id, users.c.token_version == claims.version
+        )
     )
-    if row is None or (row["tokens_valid_after"] or issued_at) > issued_at:
+    if row is None:
         raise AuthenticationFailed("the token is invalid or has expired")
-    return User(id=row["id"], name=row["name"], email=row["email"], created_at=row["created_at"])
+    return _user(row)
 
 
 async def get_public_user(*, db: Connection, user_id: int) -> UserPublic:
@@ -63,42 +90,89 @@ async def list_users(
     return [UserPublic(**row) for row in page], None if last is None else last["id"]
 
 
-async def update_user(*, db: Connection, user_id: int, data: UserUpdate) -> User:
-    changes: dict[str, object] = {}
-    if "name" in data.model_fields_set:
-        changes["name"] = data.name
-    if "password" in data.model_fields_set:
-        changes["password_hash"] = await hash_password(data.password)
-        # Tokens issued until now die with the old password.
-        changes["tokens_valid_after"] = datetime.now(UTC)
-    statement = (
-        sa.update(users).where(users.c.id == user_id).values(**changes).returning(*_USER_COLUMNS)
-    )
-    row = await db.fetch_one(statement)
+async def _check_password(
+    db: Connection, hasher: PasswordHasher, *, user_id: int, password: str
+) -> str:
+    """The user's stored hash once `password` proves to be theirs; the connection is released."""
+    row = await db.fetch_one(sa.select(users.c.password_hash).where(users.c.id == user_id))
+    await db.release()
     if row is None:
-        raise NotFound("user not found")
-    return User(**row)
+        raise AuthenticationFailed("the token is invalid or has expired")
+    ok, _ = await hasher.verify(password, row["password_hash"])
+    if not ok:
+        raise Forbidden("the current password is not right")
+    stored: str = row["password_hash"]
+    return stored
 
 
-async def delete_user(*, db: Connection, user_id: int) -> None:
-    """Delete a user; their blogs go with them (ON DELETE CASCADE)."""
+async def update_user(
+    *, db: Connection, hasher: PasswordHasher, user_id: int, data: UserUpdate
+) -> User:
+    """Change the name, email or password. Email and password changes need the current password;
+    a password change ends every token made before it (token_version moves in the same UPDATE)."""
+    fields = data.model_fields_set
+    changes: dict[str, object] = {}
+    condition = users.c.id == user_id
+    if fields & {"email", "password"}:
+        assert data.current_password is not None  # UserUpdate requires it for these
+        stored = await _check_password(db, hasher, user_id=user_id, password=data.current_password)
+        # Applies only if nobody changed the password since it was checked.
+        condition = condition & (users.c.password_hash == stored)
+    if "name" in fields:
+        changes["name"] = data.name
+    if "email" in fields:
+        if await _email_taken(db, data.email, other_than=user_id):
+            raise Conflict(_EMAIL_TAKEN)
+        changes["email"] = data.email
+    if "password" in fields:
+        await db.release()
+        changes["password_hash"] = await hasher.hash(data.password)
+        changes["token_version"] = users.c.token_version + 1
+    statement = sa.update(users).where(condition).values(**changes).returning(*_USER_COLUMNS)
+    try:
+        row = await db.fetch_one(statement)
+    except asyncpg.UniqueViolationError:  # the email was taken between the check and now
+        raise Conflict(_EMAIL_TAKEN) from None
+    if row is None:
+        raise Conflict("the account changed meanwhile; try again")
+    return _user(row)
+
+
+async def delete_user(
+    *, db: Connection, hasher: PasswordHasher, user_id: int, current_password: str
+) -> None:
+    """Delete a user once their password is checked; their blogs go with them (ON DELETE
+    CASCADE), and so does every token (no row to match)."""
+    stored = await _check_password(db, hasher, user_id=user_id, password=current_password)
     deleted = await db.fetch_one(
-        sa.delete(users).where(users.c.id == user_id).returning(users.c.id)
+        sa.delete(users)
+        .where(users.c.id == user_id, users.c.password_hash == stored)
+        .returning(users.c.id)
     )
     if deleted is None:
-        raise NotFound("user not found")
+        raise Conflict("the account changed meanwhile; try again")
 
 
-async def authenticate(*, db: Connection, email: str, password: str) -> int:
-    """The id of the user with this email (normalised) and password; the same error for either
-    being wrong."""
-    statement = sa.select(users.c.id, users.c.password_hash).where(
+async def authenticate(
+    *, db: Connection, hasher: PasswordHasher, email: str, password: str
+) -> TokenClaims:
+    """What a token for the user with this email (normalised) and password carries; the same
+    error, in about the same time, whether the email or the password is wrong. A hash made with
+    older parameters is replaced by one with the current ones."""
+    statement = sa.select(users.c.id, users.c.password_hash, users.c.token_version).where(
         sa.func.lower(users.c.email) == email
     )
     # PostgreSQL text cannot hold NUL, and no email has one: no need to ask.
     row = None if "\x00" in email else await db.fetch_one(statement)
-    if not await verify_password(password, row["password_hash"] if row else None):
+    await db.release()
+    ok, upgraded = await hasher.verify(password, row["password_hash"] if row else None)
+    if not ok or row is None:
         raise AuthenticationFailed("incorrect email or password")
-    assert row is not None
-    user_id: int = row["id"]
-    return user_id
+    if upgraded is not None:
+        await db.fetch_one(
+            sa.update(users)
+            .where(users.c.id == row["id"], users.c.password_hash == row["password_hash"])
+            .values(password_hash=upgraded)
+            .returning(users.c.id)
+        )
+    return TokenClaims(user_id=row["id"], version=row["token_version"])

@@ -1,15 +1,19 @@
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI
 
 from service.api import error_handlers
 from service.api.cursors import CursorCodec
-from service.api.login_limits import LoginLimiter
 from service.api.middleware.body_limit import BodySizeLimit
 from service.api.routes import auth, blogs, health, users
 from service.db.database import Database
+from service.deployment import check_search_config, deployment_id
+from service.limits import Limit, LoginLimits, SignupLimits
+from service.passwords import PasswordHasher
 from service.settings import Settings
+from service.tokens import TokenCodec
 
 DESCRIPTION = """
 Users and their blogs, on PostgreSQL through hand-written SQL.
@@ -31,6 +35,7 @@ def database_from(settings: Settings) -> Database:
         acquire_timeout=settings.db_acquire_timeout,
         statement_timeout_ms=settings.db_statement_timeout_ms,
         command_timeout=settings.db_command_timeout,
+        search_config=settings.search_config,
     )
 
 
@@ -43,6 +48,15 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await database.connect()
         try:
+            async with database.connection() as db:
+                await check_search_config(db=db, name=settings.search_config)
+                audience = await deployment_id(db=db)
+            app.state.tokens = TokenCodec(
+                secret=settings.token_secret,
+                issuer=settings.token_issuer,
+                audience=audience,
+                expires_in=timedelta(minutes=settings.token_expire_minutes),
+            )
             yield
         finally:
             await database.disconnect()
@@ -56,11 +70,22 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.settings = settings
     app.state.database = database
     app.state.cursors = CursorCodec(settings.token_secret)
-    app.state.login_limiter = LoginLimiter(
-        window_seconds=settings.login_failure_window_seconds,
-        per_account_and_address=settings.login_max_failures_per_account_and_address,
-        per_account=settings.login_max_failures_per_account,
-        per_address=settings.login_max_failures_per_address,
+    app.state.hasher = PasswordHasher(
+        concurrency=settings.password_hash_concurrency,
+        wait_seconds=settings.password_hash_wait_seconds,
+    )
+    login_window = settings.login_failure_window_seconds
+    app.state.login_limits = LoginLimits(
+        per_account_and_address=Limit(
+            "login-pair", settings.login_max_failures_per_account_and_address, login_window
+        ),
+        per_account=Limit("login-account", settings.login_max_failures_per_account, login_window),
+        per_address=Limit("login-address", settings.login_max_failures_per_address, login_window),
+    )
+    app.state.signup_limits = SignupLimits(
+        per_address=Limit(
+            "signup-address", settings.signup_max_per_address, settings.signup_window_seconds
+        )
     )
     # Ours rather than FastAPI's max_body_size, whose early 413 is plain text, not {"detail"}.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

@@ -11,6 +11,7 @@ import hmac
 import json
 
 from service.errors import InvalidCursor
+from service.keys import derive_key
 
 _SIGNATURE_BYTES = 16
 _MAX_LENGTH = 200
@@ -26,7 +27,7 @@ def _b64decode(text: str) -> bytes:
 
 class CursorCodec:
     def __init__(self, secret: str) -> None:
-        self._key = hashlib.sha256(b"blog-api cursor\x00" + secret.encode()).digest()
+        self._key = derive_key(secret, "page cursors")
 
     def _sign(self, payload: bytes) -> bytes:
         return hmac.new(self._key, payload, hashlib.sha256).digest()[:_SIGNATURE_BYTES]

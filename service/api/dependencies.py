@@ -7,11 +7,12 @@ from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 
 from service.api.cursors import CursorCodec
-from service.api.login_limits import LoginLimiter
 from service.db.database import Connection, Database
+from service.limits import LoginLimits, SignupLimits
 from service.models import User
-from service.security import read_access_token
+from service.passwords import PasswordHasher
 from service.settings import Settings
+from service.tokens import TokenCodec
 from service.users import get_token_user
 
 # Dependencies are `async def` even when they do not await: FastAPI runs plain `def` ones in a
@@ -33,15 +34,40 @@ async def get_cursors(request: Request) -> CursorCodec:
     return cursors
 
 
-async def get_login_limiter(request: Request) -> LoginLimiter:
-    limiter: LoginLimiter = request.app.state.login_limiter
-    return limiter
+async def get_tokens(request: Request) -> TokenCodec:
+    tokens: TokenCodec = request.app.state.tokens
+    return tokens
+
+
+async def get_hasher(request: Request) -> PasswordHasher:
+    hasher: PasswordHasher = request.app.state.hasher
+    return hasher
+
+
+async def get_login_limits(request: Request) -> LoginLimits:
+    limits: LoginLimits = request.app.state.login_limits
+    return limits
+
+
+async def get_signup_limits(request: Request) -> SignupLimits:
+    limits: SignupLimits = request.app.state.signup_limits
+    return limits
+
+
+async def get_client_address(request: Request) -> str:
+    """The peer's address; a trusted proxy's X-Forwarded-For only when FORWARDED_ALLOW_IPS
+    names it (the server applies it before the app sees the request)."""
+    return request.client.host if request.client else "unknown"
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
 CursorsDep = Annotated[CursorCodec, Depends(get_cursors)]
-LoginLimiterDep = Annotated[LoginLimiter, Depends(get_login_limiter)]
+TokensDep = Annotated[TokenCodec, Depends(get_tokens)]
+HasherDep = Annotated[PasswordHasher, Depends(get_hasher)]
+LoginLimitsDep = Annotated[LoginLimits, Depends(get_login_limits)]
+SignupLimitsDep = Annotated[SignupLimits, Depends(get_signup_limits)]
+ClientAddress = Annotated[str, Depends(get_client_address)]
 
 
 async def get_db(database: DatabaseDep) -> AsyncIterator[Connection]:
@@ -56,10 +82,9 @@ oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/auth/token")
 
 
 async def get_current_user(
-    db: DbDep, settings: SettingsDep, token: Annotated[str, Depends(oauth2_scheme)]
+    db: DbDep, tokens: TokensDep, token: Annotated[str, Depends(oauth2_scheme)]
 ) -> User:
-    user_id, issued_at = read_access_token(token, secret=settings.token_secret)
-    return await get_token_user(db=db, user_id=user_id, issued_at=issued_at)
+    return await get_token_user(db=db, claims=tokens.decode(token))
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]

@@ -15,11 +15,13 @@ from service.errors import (
     DatabaseUnavailable,
     DomainError,
     Forbidden,
+    HashingBusy,
     InvalidCursor,
     NotFound,
     PreconditionFailed,
     TooManyAttempts,
 )
+from service.models import SECRET_FIELDS
 
 RETRY_AFTER_SECONDS = "1"
 
@@ -32,11 +34,13 @@ _STATUS: dict[type[DomainError], int] = {
     TooManyAttempts: status.HTTP_429_TOO_MANY_REQUESTS,
     AuthenticationFailed: status.HTTP_401_UNAUTHORIZED,
     DatabaseUnavailable: status.HTTP_503_SERVICE_UNAVAILABLE,
+    HashingBusy: status.HTTP_503_SERVICE_UNAVAILABLE,
 }
 
 _HEADERS: dict[type[DomainError], dict[str, str]] = {
     AuthenticationFailed: {"WWW-Authenticate": "Bearer"},
     DatabaseUnavailable: {"Retry-After": RETRY_AFTER_SECONDS},
+    HashingBusy: {"Retry-After": RETRY_AFTER_SECONDS},
 }
 
 
@@ -69,8 +73,20 @@ async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
     the default response, echoing the input as UTF-8, cannot encode."""
     assert isinstance(exc, RequestValidationError)
     return _AsciiJSONResponse(
-        {"detail": jsonable_encoder(exc.errors())}, status.HTTP_422_UNPROCESSABLE_CONTENT
+        {"detail": jsonable_encoder([_without_secrets(error) for error in exc.errors()])},
+        status.HTTP_422_UNPROCESSABLE_CONTENT,
     )
+
+
+def _without_secrets(error: dict[str, Any]) -> dict[str, Any]:
+    """A validation error that does not echo what was sent as a password."""
+    loc = error.get("loc", ())
+    if SECRET_FIELDS.intersection(map(str, loc)):
+        return {**error, "input": "[hidden]"} if "input" in error else error
+    if isinstance(error.get("input"), dict) and SECRET_FIELDS.intersection(error["input"]):
+        hidden = {k: "[hidden]" if k in SECRET_FIELDS else v for k, v in error["input"].items()}
+        return {**error, "input": hidden}
+    return error
 
 
 async def _internal_error(request: Request, exc: Exception) -> JSONResponse:

@@ -13,13 +13,16 @@ def _description(status_code: int) -> str:
     return {
         400: "The body could not be parsed (not UTF-8, or nested too deep).",
         401: "No token, or a token that is invalid, expired or of a deleted user.",
-        403: "The caller does not own this resource.",
+        403: "The caller does not own this resource, or `current_password` is wrong.",
         404: "No such resource.",
         409: "The change conflicts with existing data.",
         412: "`If-Match` names a version the resource no longer has; nothing was changed.",
         413: "The request body is larger than the limit.",
-        429: "Too many failed attempts; retry after `Retry-After` seconds.",
-        503: "The database is unavailable or busy; retry after `Retry-After` seconds.",
+        429: "Too many attempts; retry after `Retry-After` seconds.",
+        503: (
+            "The database, or every password-hashing slot, is busy or unavailable; retry "
+            "after `Retry-After` seconds."
+        ),
     }[status_code]
 
 

@@ -29,3 +29,16 @@ IfMatch = Annotated[
         )
     ),
 ]
+SearchQuery = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=200,
+        pattern=r"^[^\x00]*$",
+        description=(
+            "Full-text search over title and body, as in a web search engine: words (all must "
+            'match, in any form the text search configuration folds them to), "quoted phrases", '
+            "`or` between alternatives, `-word` to exclude."
+        ),
+    ),
+]

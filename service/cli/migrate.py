@@ -8,8 +8,8 @@ from service.db import migrations
 from service.settings import Settings
 
 
-def apply(url: str) -> None:
-    applied = asyncio.run(migrations.migrate(url))
+def apply(url: str, settings: Settings) -> None:
+    applied = asyncio.run(migrations.migrate(url, search_config=settings.search_config))
     for migration in applied:
         print(f"applied {migration.file_name}")
     if not applied:
@@ -19,7 +19,7 @@ def apply(url: str) -> None:
 def _migrate(args: argparse.Namespace, settings: Settings) -> None:
     url = database_url(settings)
     if not args.status:
-        apply(url)
+        apply(url, settings)
         return
     state = asyncio.run(migrations.status(url))
     for done in state.applied:

@@ -25,10 +25,11 @@ from typing import Any
 
 import asyncpg
 
-from service import security
 from service.cli.database_url import database_url
 from service.db import migrations
+from service.db.search import session_settings
 from service.db.urls import asyncpg_dsn
+from service.passwords import PasswordHasher
 from service.settings import Settings
 from service.timestamps import from_micros, to_micros
 
@@ -197,18 +198,20 @@ async def _pipelined(
             raise
 
 
-async def seed(url: str, plan: Plan) -> Seeded:
+async def seed(url: str, plan: Plan, *, search_config: str | None = None) -> Seeded:
     """Migrate, then add `plan.users` users and `plan.blogs` blogs in one transaction."""
     started = time.monotonic()
-    await migrations.migrate(url)
-    password_hash = await security.hash_password(SEED_PASSWORD)
+    await migrations.migrate(url, search_config=search_config)
+    password_hash = await PasswordHasher(concurrency=1, wait_seconds=60).hash(SEED_PASSWORD)
     generator = Generator(plan, now=datetime.now(UTC))
     batch = plan.batch_size
-    conn = await asyncpg.connect(asyncpg_dsn(url))
+    conn = await asyncpg.connect(asyncpg_dsn(url), server_settings=session_settings(search_config))
     try:
         async with conn.transaction():
             if plan.truncate:
                 await conn.execute("TRUNCATE users, blogs RESTART IDENTITY CASCADE")
+                # Ids start again at 1: tokens made for the old users must not fit the new ones.
+                await conn.execute("UPDATE deployment SET id = gen_random_uuid()")
 
             progress = Progress("users", plan.users)
 
@@ -272,7 +275,7 @@ def _seed_command(args: argparse.Namespace, settings: Settings) -> int:
         batch_size=args.batch_size,
         truncate=args.truncate,
     )
-    done = asyncio.run(seed(database_url(settings), plan))
+    done = asyncio.run(seed(database_url(settings), plan, search_config=settings.search_config))
     rate = (done.users + done.blogs) / max(done.seconds, 1e-9)
     print(
         f"seeded {done.users:,} users and {done.blogs:,} blogs in {done.seconds:.1f}s "

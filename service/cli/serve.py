@@ -14,7 +14,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> None:
 
     url = database_url(settings)
     if settings.migrate_on_start:
-        apply(url)
+        apply(url, settings)
     settings.warn_about_random_secret()
     if not os.environ.get("TOKEN_SECRET"):
         # One random secret for every worker, so a token from one is good at the others.

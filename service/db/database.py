@@ -19,9 +19,9 @@ raised them, so an unrelated `OSError` or `TimeoutError` elsewhere is never take
 """
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
 import databases
@@ -29,10 +29,11 @@ import databases.core
 from sqlalchemy.sql import ClauseElement
 
 from service.db.queries import Query
+from service.db.search import session_settings
 from service.db.urls import asyncpg_dsn
 from service.errors import DatabaseUnavailable
 
-Row = Mapping[str, Any]
+Row = asyncpg.Record
 
 # A connection that is gone: closed by the server (restart, pg_terminate_backend) or the network.
 # When asyncpg notices the loss first, its pool detaches the connection and any call raises
@@ -61,6 +62,10 @@ UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.QueryCanceledError,
     TimeoutError,
 )
+
+
+# For the statement's transaction only: the plan is made for these values, never a generic one.
+_CUSTOM_PLAN = "SET LOCAL plan_cache_mode = force_custom_plan"
 
 
 async def _keep_session(connection: asyncpg.Connection) -> None:
@@ -109,6 +114,11 @@ class Connection:
             self.acquired = False
             await self._connection.__aexit__()
 
+    async def release(self) -> None:
+        """Give the connection back to the pool now, before slow work that needs none (hashing
+        a password); the next statement acquires one again."""
+        await self._release()
+
     async def raw(self) -> asyncpg.Connection:
         """The asyncpg connection underneath, for what `databases` cannot do. Errors raised
         through it are the caller's to handle."""
@@ -123,16 +133,17 @@ class Connection:
             record = await self._connection.fetch_one(statement)
         except UNAVAILABLE_ERRORS as exc:
             raise await self._unavailable(exc) from exc
-        return None if record is None else record._mapping
+        # databases' asyncpg backend hands back the asyncpg record itself as `_mapping`.
+        return None if record is None else cast(Row, record._mapping)
 
     # Named SQL from sql/queries/, on the asyncpg connection and its statement cache. The query
     # lock is the one `databases` takes for its own calls, so the two never interleave.
 
-    async def fetch_row(self, query: Query, **values: Any) -> Row | None:
+    async def fetch_row(self, query: Query, /, **values: Any) -> Row | None:
         rows = await self._named(query, values, limit=1)
         return rows[0] if rows else None
 
-    async def fetch_rows(self, query: Query, **values: Any) -> list[Row]:
+    async def fetch_rows(self, query: Query, /, **values: Any) -> list[Row]:
         return await self._named(query, values)
 
     async def _named(self, query: Query, values: dict[str, Any], limit: int = 0) -> list[Row]:
@@ -140,23 +151,28 @@ class Connection:
         await self._acquire()
         try:
             try:
-                return await self._run(query.sql, args, limit)
+                return await self._run(query, args, limit)
             except BROKEN_CONNECTION:
                 # A read outside a transaction is safe to repeat: once, on a fresh connection.
                 if not query.read_only or self._connection._transaction_stack:
                     raise
                 await self._replace()
-                return await self._run(query.sql, args, limit)
+                return await self._run(query, args, limit)
         except UNAVAILABLE_ERRORS as exc:
             raise await self._unavailable(exc) from exc
 
-    async def _run(self, sql: str, args: list[Any], limit: int) -> list[Row]:
+    async def _run(self, query: Query, args: list[Any], limit: int) -> list[Row]:
         async with self._connection._query_lock:
-            raw = self._connection.raw_connection
+            raw: asyncpg.Connection = self._connection.raw_connection
+            if query.custom_plan:
+                async with raw.transaction():
+                    await raw.execute(_CUSTOM_PLAN)
+                    rows: list[Row] = await raw.fetch(query.sql, *args)
+                return rows[:limit] if limit else rows
             if limit == 1:
-                row = await raw.fetchrow(sql, *args)
+                row = await raw.fetchrow(query.sql, *args)
                 return [] if row is None else [row]
-            rows: list[Row] = await raw.fetch(sql, *args)
+            rows = await raw.fetch(query.sql, *args)
             return rows
 
     async def _replace(self) -> None:
@@ -187,6 +203,7 @@ class Database:
         acquire_timeout: float = 5.0,
         statement_timeout_ms: int = 5_000,
         command_timeout: float = 10.0,
+        search_config: str | None = None,
         force_rollback: bool = False,
     ) -> None:
         self.acquire_timeout = acquire_timeout
@@ -200,6 +217,7 @@ class Database:
             server_settings={
                 "application_name": "blog-api",
                 "statement_timeout": str(statement_timeout_ms),
+                **session_settings(search_config),
             },
         )
 

@@ -6,8 +6,9 @@ once apply nothing twice. An applied file that has since changed is refused, not
 
 A file whose first line is `-- transaction: no` runs outside a transaction, for what PostgreSQL
 refuses inside one (`CREATE INDEX CONCURRENTLY`, which does not block writes on a live table).
-It holds exactly one statement, so a failure can leave nothing half-applied but an INVALID index;
-the run then stops before recording it, naming the index to drop before the next try.
+It holds one statement (PostgreSQL runs several sent at once as one transaction, and refuses
+CREATE INDEX CONCURRENTLY there), so a failure can leave nothing half-applied but an INVALID
+index; the run then stops before recording it, naming the index to drop before the next try.
 """
 
 import hashlib
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import asyncpg
 
-from service.db.maintenance import split_statements
+from service.db.search import session_settings
 from service.db.sql_files import MIGRATIONS_DIR
 from service.db.urls import asyncpg_dsn
 
@@ -91,10 +92,6 @@ def load_migrations(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
         data = path.read_bytes()
         sql = data.decode("utf-8")
         transaction = not sql.startswith(_NO_TRANSACTION)
-        if not transaction and len(split_statements(path.stem, sql)) != 1:
-            raise MigrationError(
-                f"{path.name}: a migration that runs outside a transaction holds one statement"
-            )
         migrations[version] = Migration(
             version=version,
             name=match[2],
@@ -133,6 +130,24 @@ async def _status(conn: asyncpg.Connection, migrations: list[Migration]) -> Migr
     return MigrationStatus(applied=applied, pending=pending)
 
 
+async def _run_outside_transaction(conn: asyncpg.Connection, migration: Migration) -> None:
+    failure: asyncpg.PostgresError | None = None
+    try:
+        await conn.execute(migration.sql)
+    except asyncpg.PostgresError as exc:
+        failure = exc
+    invalid = [row[0] for row in await conn.fetch(_INVALID_INDEXES)]
+    if failure is None and not invalid:
+        return
+    problem = f"{migration.file_name} failed: {failure}" if failure else migration.file_name
+    if invalid:
+        problem += (
+            f"; it left invalid indexes ({', '.join(invalid)}): drop them "
+            "(DROP INDEX CONCURRENTLY) and migrate again"
+        )
+    raise MigrationError(problem) from failure
+
+
 async def _record(conn: asyncpg.Connection, migration: Migration) -> None:
     await conn.execute(
         "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
@@ -151,12 +166,23 @@ async def status(url: str, directory: Path = MIGRATIONS_DIR) -> MigrationStatus:
         await conn.close()
 
 
-async def migrate(url: str, directory: Path = MIGRATIONS_DIR) -> list[Migration]:
+async def migrate(
+    url: str,
+    directory: Path = MIGRATIONS_DIR,
+    *,
+    lock_timeout: float = 10.0,
+    search_config: str | None = None,
+) -> list[Migration]:
     """Apply every pending migration; return the ones applied by this call."""
     migrations = load_migrations(directory)
-    conn = await asyncpg.connect(asyncpg_dsn(url))
+    conn = await asyncpg.connect(asyncpg_dsn(url), server_settings=session_settings(search_config))
     try:
         await conn.execute("SELECT pg_advisory_lock($1)", _LOCK_KEY)
+        # A migration waiting for a lock on a busy table would queue every query behind it;
+        # give up instead. Statements themselves may take long (an index built concurrently).
+        await conn.execute(
+            f"SET lock_timeout = {int(lock_timeout * 1000)}; SET statement_timeout = 0"
+        )
         try:
             await conn.execute(_CREATE_TABLE)
             pending = (await _status(conn, migrations)).pending
@@ -166,14 +192,7 @@ async def migrate(url: str, directory: Path = MIGRATIONS_DIR) -> list[Migration]
                         await conn.execute(migration.sql)
                         await _record(conn, migration)
                 else:
-                    await conn.execute(migration.sql)
-                    if invalid := await conn.fetchval(
-                        f"SELECT array_agg(x) FROM ({_INVALID_INDEXES}) AS t(x)"
-                    ):
-                        raise MigrationError(
-                            f"{migration.file_name} left invalid indexes ({', '.join(invalid)}); "
-                            "drop them (DROP INDEX CONCURRENTLY) and migrate again"
-                        )
+                    await _run_outside_transaction(conn, migration)
                     await _record(conn, migration)
             return pending
         finally:

@@ -3,7 +3,9 @@
 Each file holds one statement with asyncpg's positional parameters ($1, $2, ...) and two header
 lines: `-- params: a, b` names the parameters in order, so callers pass keywords and cannot mix
 them up; `-- read-only: yes|no` declares whether the statement only reads, which makes it safe to
-run again on a fresh connection when the first one breaks.
+run again on a fresh connection when the first one breaks. An optional `-- plan: custom` asks
+PostgreSQL to plan the statement for each call's values instead of reusing a generic plan, for
+statements whose best plan depends on the values (a rare search term or a common one).
 """
 
 import re
@@ -16,6 +18,7 @@ from service.db.sql_files import QUERIES_DIR
 _PARAMS = re.compile(r"^--\s*params:(.*)$", re.MULTILINE)
 _READ_ONLY = re.compile(r"^--\s*read-only:\s*(\S*)\s*$", re.MULTILINE)
 _PLACEHOLDER = re.compile(r"\$(\d+)")
+_PLAN = re.compile(r"^--\s*plan:\s*(\S*)\s*$", re.MULTILINE)
 _FLAGS = {"yes": True, "no": False}
 
 
@@ -26,6 +29,8 @@ class Query:
     params: tuple[str, ...]
     read_only: bool
     """Declared by the file: the statement only reads, so running it twice is harmless."""
+    custom_plan: bool = False
+    """Declared by the file: plan it for each call's values."""
 
     def args(self, values: dict[str, Any]) -> list[Any]:
         try:
@@ -51,7 +56,16 @@ def parse(name: str, text: str) -> Query:
     read_only = _READ_ONLY.search(text)
     if read_only is None or read_only[1] not in _FLAGS:
         raise ValueError(f"sql/queries/{name}.sql: its header needs '-- read-only: yes' or 'no'")
-    return Query(name=name, sql=text, params=params, read_only=_FLAGS[read_only[1]])
+    plan = _PLAN.search(text)
+    if plan is not None and plan[1] != "custom":
+        raise ValueError(f"sql/queries/{name}.sql: '-- plan:' can only be custom")
+    return Query(
+        name=name,
+        sql=text,
+        params=params,
+        read_only=_FLAGS[read_only[1]],
+        custom_plan=plan is not None,
+    )
 
 
 def load(name: str, directory: Path = QUERIES_DIR) -> Query:
@@ -65,6 +79,11 @@ def load_all(directory: Path = QUERIES_DIR) -> dict[str, Query]:
 BLOG_DETAIL = load("blog_detail")
 BLOGS_PAGE = load("blogs_page")
 BLOGS_PAGE_BY_AUTHOR = load("blogs_page_by_author")
+BLOGS_SEARCH = load("blogs_search")
+BLOGS_SEARCH_BY_AUTHOR = load("blogs_search_by_author")
 USERS_PAGE = load("users_page")
 BLOG_UPDATE = load("blog_update")
 BLOG_DELETE = load("blog_delete")
+RATE_LIMIT_HIT = load("rate_limit_hit")
+RATE_LIMIT_FORGIVE = load("rate_limit_forgive")
+RATE_LIMIT_SWEEP = load("rate_limit_sweep")

@@ -4,6 +4,7 @@
 """
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 metadata = sa.MetaData(
     naming_convention={
@@ -25,8 +26,8 @@ users = sa.Table(
     sa.Column(
         "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
     ),
-    # Access tokens issued before this are refused; set on a password change.
-    sa.Column("tokens_valid_after", sa.DateTime(timezone=True), nullable=True),
+    # Tokens carry it; a password change or deletion bumps it, ending every older token.
+    sa.Column("token_version", sa.BigInteger, nullable=False, server_default=sa.text("0")),
     sa.CheckConstraint("char_length(btrim(name)) BETWEEN 1 AND 100", name="name_length"),
 )
 
@@ -52,6 +53,8 @@ blogs = sa.Table(
     sa.Column(
         "updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
     ),
+    # Kept by the trigger tg_blogs_search_vector (sql/migrations/0006_blogs_search_vector.sql).
+    sa.Column("search_vector", postgresql.TSVECTOR, nullable=True),
     sa.CheckConstraint("char_length(btrim(title)) BETWEEN 1 AND 200", name="title_length"),
     sa.CheckConstraint("char_length(body) BETWEEN 1 AND 100000", name="body_length"),
 )
@@ -64,4 +67,26 @@ sa.Index(
     blogs.c.user_id,
     blogs.c.created_at.desc(),
     blogs.c.id.desc(),
+)
+sa.Index("ix_blogs_search_vector", blogs.c.search_vector, postgresql_using="gin")
+
+deployment = sa.Table(
+    "deployment",
+    metadata,
+    sa.Column("singleton", sa.Boolean, primary_key=True, server_default=sa.true()),
+    sa.Column("id", sa.Uuid, nullable=False, server_default=sa.func.gen_random_uuid()),
+    sa.Column(
+        "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+    ),
+    sa.CheckConstraint("singleton", name="singleton"),
+)
+
+rate_limits = sa.Table(
+    "rate_limits",
+    metadata,
+    sa.Column("key", sa.Text, primary_key=True),
+    sa.Column("hits", sa.BigInteger, nullable=False),
+    sa.Column("window_ends", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_rate_limits_window_ends", "window_ends"),
+    prefixes=["UNLOGGED"],
 )

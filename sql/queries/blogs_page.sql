@@ -2,8 +2,7 @@
 -- Walks ix_blogs_created_at_id in order and stops after `limit` rows, at any depth; the first
 -- page passes (the largest timestamp Python has, max bigint), so the row comparison is always an
 -- index condition.
--- `q` (or NULL) filters titles by plain, case-insensitive substring.
--- params: before_created_at, before_id, q, limit
+-- params: before_created_at, before_id, limit
 -- read-only: yes
 SELECT b.id,
        b.title,
@@ -15,6 +14,5 @@ SELECT b.id,
 FROM blogs AS b
 JOIN users AS u ON u.id = b.user_id
 WHERE (b.created_at, b.id) < ($1, $2)
-  AND ($3::text IS NULL OR strpos(lower(b.title), lower($3::text)) > 0)
 ORDER BY b.created_at DESC, b.id DESC
-LIMIT $4
+LIMIT $3

@@ -1,15 +1,12 @@
-from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 from fastapi.security import OAuth2PasswordRequestForm
 
-from service import users
-from service.api.dependencies import DbDep, LoginLimiterDep, SettingsDep
+from service import limits, users
+from service.api.dependencies import ClientAddress, DbDep, HasherDep, LoginLimitsDep, TokensDep
 from service.api.openapi import responses
-from service.errors import AuthenticationFailed
-from service.models import Token
-from service.security import create_access_token
+from service.models import Token, normalize_email
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -22,28 +19,23 @@ router = APIRouter(prefix="/auth", tags=["auth"])
     description=(
         "Exchange an email (as `username`) and password, sent as an OAuth2 password form, for a "
         "bearer token. A wrong email and a wrong password get the same 401 in about the same time. "
-        "Repeated failures for one account or from one address get 429 with `Retry-After`."
+        "Every attempt counts against limits for the account from this address, the account and "
+        "the address, before the password is checked; past one, 429 with `Retry-After`. A right "
+        "password takes its attempt back. 503 with `Retry-After` when every password check slot "
+        "is busy."
     ),
 )
 async def login(
-    request: Request,
     db: DbDep,
-    settings: SettingsDep,
-    limiter: LoginLimiterDep,
+    hasher: HasherDep,
+    tokens: TokensDep,
+    login_limits: LoginLimitsDep,
+    address: ClientAddress,
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
 ) -> Token:
-    account = form.username.strip().lower()
-    address = request.client.host if request.client else "unknown"
-    limiter.check(account=account, address=address)
-    try:
-        user_id = await users.authenticate(db=db, email=account, password=form.password)
-    except AuthenticationFailed:
-        limiter.failed(account=account, address=address)
-        raise
-    limiter.succeeded(account=account, address=address)
-    token = create_access_token(
-        user_id=user_id,
-        secret=settings.token_secret,
-        expires_in=timedelta(minutes=settings.token_expire_minutes),
-    )
-    return Token(access_token=token)
+    account = normalize_email(form.username)
+    attempts = login_limits.attempts(account=account, address=address)
+    await limits.count(db=db, attempts=attempts, message="too many failed logins; try again later")
+    claims = await users.authenticate(db=db, hasher=hasher, email=account, password=form.password)
+    await limits.forgive(db=db, attempts=attempts[1:], cleared=attempts[:1])
+    return Token(access_token=tokens.encode(user_id=claims.user_id, version=claims.version))

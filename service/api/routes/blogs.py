@@ -1,13 +1,19 @@
-from typing import Annotated
-
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Response, status
 
 from service import blogs
 from service.api import etags
-from service.api.dependencies import CurrentUser, CursorsDep, DbDep
+from service.api.dependencies import CurrentUser, CursorsDep, DbDep, SettingsDep
 from service.api.openapi import NOT_MODIFIED, responses
 from service.api.pages import blog_page
-from service.api.parameters import AuthorId, BlogId, Cursor, IfMatch, IfNoneMatch, Limit
+from service.api.parameters import (
+    AuthorId,
+    BlogId,
+    Cursor,
+    IfMatch,
+    IfNoneMatch,
+    Limit,
+    SearchQuery,
+)
 from service.models import DEFAULT_PAGE_SIZE, Blog, BlogCreate, BlogPage, BlogUpdate
 
 router = APIRouter(prefix="/blogs", tags=["blogs"])
@@ -32,26 +38,24 @@ async def create_blog(db: DbDep, user: CurrentUser, data: BlogCreate) -> Respons
     responses=responses() | NOT_MODIFIED,
     summary="List blogs",
     description=(
-        "Blogs newest first, a keyset page at a time, optionally by one author and with `q` in "
-        "the title (case-insensitive, plain substring: `%` and `_` are literal). The page's "
-        "`ETag` works with `If-None-Match`."
+        "Blogs newest first, a keyset page at a time, optionally by one author and matching a "
+        "full-text search `q` over title and body. The page's `ETag` works with `If-None-Match`."
     ),
 )
 async def list_blogs(
     db: DbDep,
+    settings: SettingsDep,
     cursors: CursorsDep,
     limit: Limit = DEFAULT_PAGE_SIZE,
     cursor: Cursor = None,
     author_id: AuthorId = None,
-    q: Annotated[
-        str | None,
-        Query(min_length=1, max_length=200, pattern=r"^[^\x00]*$", description="Title contains."),
-    ] = None,
+    q: SearchQuery = None,
     if_none_match: IfNoneMatch = None,
 ) -> Response:
     after = cursors.decode_pair(cursor) if cursor else None
+    search = None if q is None else blogs.Search(query=q, config=settings.search_config)
     items, next_key = await blogs.list_blogs(
-        db=db, limit=limit, after=after, author_id=author_id, q=q
+        db=db, limit=limit, after=after, author_id=author_id, search=search
     )
     return etags.json_response(blog_page(cursors, items, next_key), if_none_match=if_none_match)
 

@@ -1,8 +1,15 @@
 from fastapi import APIRouter, Response, status
 
-from service import blogs, users
+from service import blogs, limits, users
 from service.api import etags
-from service.api.dependencies import CurrentUser, CursorsDep, DbDep
+from service.api.dependencies import (
+    ClientAddress,
+    CurrentUser,
+    CursorsDep,
+    DbDep,
+    HasherDep,
+    SignupLimitsDep,
+)
 from service.api.openapi import NOT_MODIFIED, responses
 from service.api.pages import blog_page, user_page
 from service.api.parameters import Cursor, IfNoneMatch, Limit, UserId
@@ -11,6 +18,7 @@ from service.models import (
     BlogPage,
     User,
     UserCreate,
+    UserDelete,
     UserPage,
     UserPublic,
     UserUpdate,
@@ -23,15 +31,27 @@ router = APIRouter(prefix="/users", tags=["users"])
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=User,
-    responses=responses(400, 409, 413),
+    responses=responses(400, 409, 413, 429),
     summary="Sign up",
     description=(
         "Create a user. The email is stored trimmed and lower-cased; "
-        "409 if it is taken in any letter case."
+        "409 if it is taken in any letter case. Sign-ups per client address are limited "
+        "(429 with `Retry-After`); 503 with `Retry-After` when every password hashing slot is busy."
     ),
 )
-async def create_user(db: DbDep, data: UserCreate) -> User:
-    return await users.create_user(db=db, data=data)
+async def create_user(
+    db: DbDep,
+    hasher: HasherDep,
+    signup_limits: SignupLimitsDep,
+    address: ClientAddress,
+    data: UserCreate,
+) -> User:
+    await limits.count(
+        db=db,
+        attempts=signup_limits.attempts(address=address),
+        message="too many sign-ups from this address; try again later",
+    )
+    return await users.create_user(db=db, hasher=hasher, data=data)
 
 
 @router.get(
@@ -47,22 +67,30 @@ async def read_me(user: CurrentUser) -> User:
 @router.patch(
     "/me",
     response_model=User,
-    responses=responses(400, 401, 413),
-    summary="Change the current user's name or password",
+    responses=responses(400, 401, 403, 409, 413),
+    summary="Change the current user's name, email or password",
+    description=(
+        "Send only what changes. Changing the email or password needs `current_password` "
+        "(422 without it, 403 when it is wrong). A new password ends every token made before "
+        "it, this one included: log in again."
+    ),
 )
-async def update_me(db: DbDep, user: CurrentUser, data: UserUpdate) -> User:
-    return await users.update_user(db=db, user_id=user.id, data=data)
+async def update_me(db: DbDep, hasher: HasherDep, user: CurrentUser, data: UserUpdate) -> User:
+    return await users.update_user(db=db, hasher=hasher, user_id=user.id, data=data)
 
 
 @router.delete(
     "/me",
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
-    responses=responses(401),
+    responses=responses(401, 403, 409),
     summary="Delete the current user and all their blogs",
+    description="Needs `current_password` in the body (422 without it, 403 when it is wrong).",
 )
-async def delete_me(db: DbDep, user: CurrentUser) -> Response:
-    await users.delete_user(db=db, user_id=user.id)
+async def delete_me(db: DbDep, hasher: HasherDep, user: CurrentUser, data: UserDelete) -> Response:
+    await users.delete_user(
+        db=db, hasher=hasher, user_id=user.id, current_password=data.current_password
+    )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
