@@ -79,7 +79,12 @@ def _list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _show(args: argparse.Namespace, settings: Settings) -> int:
+    """The script's SQL on stdout; what each parameter means on stderr, so stdout stays the file."""
     script = maintenance.load(args.name)
+    for param in script.params:
+        kind = "" if param.kind == "value" else f"{param.kind}, "
+        default = "required" if param.default is None else f"default {param.default}"
+        print(f"--param {param.name} ({kind}{default}): {param.doc}", file=sys.stderr)
     print(colored(script.text) if sys.stdout.isatty() else script.text, end="")
     return 0
 
@@ -177,7 +182,9 @@ def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
     listing.add_argument("--format", choices=FORMATS, default="table")
     listing.set_defaults(handler=_list)
 
-    show = sub.add_parser("show", help="a script's SQL (coloured on a terminal)")
+    show = sub.add_parser(
+        "show", help="a script's SQL (coloured on a terminal), its parameters on stderr"
+    )
     show.add_argument("name", help="a script from sql list")
     show.set_defaults(handler=_show)
 
