@@ -1,0 +1,194 @@
+"""Full-text search (`GET /blogs?q=`): what matches, paging, and that every shape of query stays
+cheap. The plan tests seed 50,000 blogs inside the test's transaction, plant a rare word (3
+blogs) and a word in 1% of them, ANALYZE, and check the plan PostgreSQL makes for each call
+(the search statements are planned per call: `-- plan: custom`)."""
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+import pytest
+from httpx import AsyncClient
+
+from service.db import queries
+from service.db.database import Connection
+from service.models import MAX_ID
+from tests.utils import SignUp, walk_pages
+
+pytestmark = pytest.mark.anyio
+
+LATEST = datetime.max.replace(tzinfo=UTC)
+
+
+async def test_search_matches_words_phrases_or_and_exclusions(
+    client: AsyncClient, sign_up: SignUp
+) -> None:
+    author = await sign_up()
+    texts = {
+        "a": ("Quiet morning", "coffee by the river"),
+        "b": ("Loud evening", "coffee in the city"),
+        "c": ("Early train", "a river walk before work"),
+    }
+    ids = {}
+    for key, (title, body) in texts.items():
+        created = await client.post(
+            "/blogs", json={"title": title, "body": body}, headers=author.headers
+        )
+        ids[created.json()["id"]] = key
+
+    async def found(q: str) -> set[str]:
+        response = await client.get("/blogs", params={"q": q})
+        assert response.status_code == 200, response.text
+        return {ids[item["id"]] for item in response.json()["items"] if item["id"] in ids}
+
+    assert await found("coffee") == {"a", "b"}
+    assert await found("COFFEE river") == {"a"}  # every word, in any letter case
+    assert await found('"river walk"') == {"c"}  # a phrase
+    assert await found('"walk river"') == set()
+    assert await found("morning or evening") == {"a", "b"}
+    assert await found("coffee -city") == {"a"}
+    assert await found("quiet") == {"a"}  # titles too
+    assert await found("nothing-like-this") == set()
+    # Nothing a client types is an error: stray operators and quotes are taken as text.
+    for q in ['"', "-", "or", "& | !", "(", "coffee:*", "\\"]:
+        response = await client.get("/blogs", params={"q": q})
+        assert response.status_code == 200, (q, response.text)
+
+
+async def test_search_pages_walk_every_match_once_newest_first(
+    client: AsyncClient, sign_up: SignUp
+) -> None:
+    author = await sign_up()
+    for n in range(25):
+        word = "needle" if n % 2 else "hay"
+        await client.post(
+            "/blogs", json={"title": f"{word} {n}", "body": "text"}, headers=author.headers
+        )
+    items, pages = await walk_pages(client, "/blogs", q="needle", limit="4")
+    assert [item["title"] for item in items] == [f"needle {n}" for n in range(23, 0, -2)]
+    assert pages == 3
+    mine, _ = await walk_pages(client, "/blogs", q="needle", author_id=str(author.id), limit="5")
+    assert mine == items
+
+
+@pytest.mark.parametrize("q", ["", "x" * 201, "a\x00b"])
+async def test_a_bad_search_is_422(client: AsyncClient, q: str) -> None:
+    assert (await client.get("/blogs", params={"q": q})).status_code == 422
+
+
+@pytest.fixture
+async def planted(db: Connection) -> asyncpg.Connection:
+    raw = await db.raw()
+    await raw.execute(
+        "INSERT INTO users (name, email, password_hash) "
+        "SELECT 'user ' || n, 'search' || n || '@example.com', 'x' FROM generate_series(1, 500) n"
+    )
+    # Every blog has `garden`; `quasar` is in 1% of them, `zyzzyva` in three.
+    await raw.execute(
+        "INSERT INTO blogs (user_id, title, body, created_at) "
+        "SELECT u.id, 'title ' || n "
+        "       || CASE WHEN n % 100 = 0 THEN ' quasar' ELSE '' END "
+        "       || CASE WHEN n IN (7, 25000, 49999) THEN ' zyzzyva' ELSE '' END, "
+        "       'the garden ' || md5(n::text), now() - n * interval '1 minute' "
+        "FROM generate_series(1, 50000) n "
+        "JOIN (SELECT id, row_number() OVER (ORDER BY id) - 1 AS k FROM users "
+        "      WHERE email LIKE 'search%') u ON u.k = n % 500"
+    )
+    await raw.execute("ANALYZE users; ANALYZE blogs")
+    return raw
+
+
+def _nodes(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield node
+    for child in node.get("Plans", []):
+        yield from _nodes(child)
+
+
+async def _plan(raw: asyncpg.Connection, query: queries.Query, /, **values: Any) -> dict[str, Any]:
+    # As the service runs it: a prepared statement, planned for each call's values.
+    await raw.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+    statement = await raw.prepare("EXPLAIN (ANALYZE, FORMAT JSON) " + query.sql)
+    explained = await statement.fetchval(*query.args(values))
+    plan: dict[str, Any] = json.loads(explained)[0]["Plan"]
+    return plan
+
+
+def _uses(plan: dict[str, Any], index: str) -> bool:
+    return any(node.get("Index Name") == index for node in _nodes(plan))
+
+
+def _scanned_blogs_rows(plan: dict[str, Any]) -> int:
+    return sum(
+        int(node.get("Actual Rows", 0)) + int(node.get("Rows Removed by Filter", 0))
+        for node in _nodes(plan)
+        if node.get("Relation Name") == "blogs" or node.get("Index Name", "").startswith("ix_blogs")
+    )
+
+
+FIRST_PAGE = {"before_created_at": LATEST, "before_id": MAX_ID, "limit": 21}
+
+
+@pytest.mark.parametrize(
+    ("word", "index", "most_rows"),
+    [
+        # Three matches: found through the GIN index, not by walking 50,000 blogs.
+        ("zyzzyva", "ix_blogs_search_vector", 100),
+        # 500 matches: one in a hundred, so either plan reads a few thousand rows at most.
+        ("quasar", None, 5_000),
+        # Every blog: the newest-first walk stops after `limit` rows.
+        ("garden", "ix_blogs_created_at_id", 100),
+    ],
+)
+async def test_each_search_shape_reads_few_rows(
+    planted: asyncpg.Connection, word: str, index: str | None, most_rows: int
+) -> None:
+    plan = await _plan(planted, queries.BLOGS_SEARCH, config="simple", query=word, **FIRST_PAGE)
+    assert not any(
+        node["Node Type"] == "Seq Scan" and node.get("Relation Name") == "blogs"
+        for node in _nodes(plan)
+    ), plan
+    if index is not None:
+        assert _uses(plan, index), plan
+    assert _scanned_blogs_rows(plan) <= most_rows, plan
+
+
+async def test_a_deep_page_of_a_common_word_is_still_an_index_walk(
+    planted: asyncpg.Connection,
+) -> None:
+    middle = await planted.fetchrow(
+        "SELECT created_at, id FROM blogs ORDER BY id LIMIT 1 OFFSET 25000"
+    )
+    plan = await _plan(
+        planted,
+        queries.BLOGS_SEARCH,
+        config="simple",
+        query="garden",
+        before_created_at=middle["created_at"],
+        before_id=middle["id"],
+        limit=21,
+    )
+    assert _uses(plan, "ix_blogs_created_at_id"), plan
+    assert _scanned_blogs_rows(plan) <= 100, plan
+
+
+@pytest.mark.parametrize("word", ["zyzzyva", "quasar", "garden"])
+async def test_an_author_search_reads_few_rows(planted: asyncpg.Connection, word: str) -> None:
+    author = await planted.fetchval("SELECT user_id FROM blogs WHERE title LIKE '% zyzzyva'")
+    plan = await _plan(
+        planted,
+        queries.BLOGS_SEARCH_BY_AUTHOR,
+        author_id=author,
+        config="simple",
+        query=word,
+        **FIRST_PAGE,
+    )
+    assert _scanned_blogs_rows(plan) <= 300, plan
+
+
+def test_the_row_count_check_can_fail() -> None:
+    walk = {"Node Type": "Index Scan", "Index Name": "ix_blogs_created_at_id", "Actual Rows": 21}
+    filtered = walk | {"Rows Removed by Filter": 49_000}
+    assert _scanned_blogs_rows(walk) == 21
+    assert _scanned_blogs_rows({"Node Type": "Limit", "Plans": [filtered]}) == 49_021

@@ -1,0 +1,74 @@
+"""Several worker processes behind one port share everything a client can see: limits, tokens,
+cursors and ETags work whichever worker answers."""
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from tests.utils import ScratchDatabase, Server, serving, sign_up_with
+
+pytestmark = pytest.mark.anyio
+
+WORKERS = 4
+
+
+@pytest.fixture
+async def server(scratch_database: ScratchDatabase) -> AsyncIterator[Server]:
+    url = await scratch_database()
+    async with serving(url, WORKERS=str(WORKERS), DB_POOL_MAX_SIZE="4") as server:
+        yield server
+
+
+async def _each_on_a_new_connection(
+    server: Server, count: int, method: str, path: str, **options: object
+) -> list[httpx.Response]:
+    """`count` requests at once, each on a connection of its own, so the kernel spreads them
+    over the workers."""
+
+    async def one() -> httpx.Response:
+        async with server.client(timeout=30) as client:
+            return await client.request(method, path, **options)  # type: ignore[arg-type]
+
+    return await asyncio.gather(*(one() for _ in range(count)))
+
+
+async def test_concurrent_wrong_passwords_over_workers_get_exactly_the_limit(
+    server: Server,
+) -> None:
+    async with server.client(timeout=30) as client:
+        victim = await sign_up_with(client)
+    answers = await _each_on_a_new_connection(
+        server,
+        20,
+        "POST",
+        "/auth/token",
+        data={"username": victim.email, "password": "wrong password"},
+    )
+    assert sorted(a.status_code for a in answers) == [401] * 5 + [429] * 15
+
+
+async def test_tokens_cursors_and_etags_from_one_worker_work_at_every_other(
+    server: Server,
+) -> None:
+    async with server.client(timeout=30) as client:
+        user = await sign_up_with(client)
+        for n in range(3):
+            await client.post("/blogs", json={"title": f"t{n}", "body": "b"}, headers=user.headers)
+        first = await client.get("/blogs", params={"limit": 1})
+        blog = (await client.get(f"/blogs/{first.json()['items'][0]['id']}")).json()
+        etag = (await client.get(f"/blogs/{blog['id']}")).headers["ETag"]
+    cursor = first.json()["next_cursor"]
+
+    tokens = await _each_on_a_new_connection(server, 24, "GET", "/users/me", headers=user.headers)
+    assert {r.status_code for r in tokens} == {200}
+    pages = await _each_on_a_new_connection(
+        server, 24, "GET", "/blogs", params={"limit": 1, "cursor": cursor}
+    )
+    assert {r.status_code for r in pages} == {200}
+    assert len({r.json()["items"][0]["id"] for r in pages}) == 1
+    cached = await _each_on_a_new_connection(
+        server, 24, "GET", f"/blogs/{blog['id']}", headers={"If-None-Match": etag}
+    )
+    assert {r.status_code for r in cached} == {304}
