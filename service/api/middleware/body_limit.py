@@ -1,20 +1,55 @@
-"""A limit on request body size, as pure ASGI middleware.
+"""Limits on request bodies, as pure ASGI middleware: a size and a time to receive the whole body.
 
-A declared Content-Length over the limit is refused before the body is read; a streamed body is
-refused as soon as it passes the limit, and the rest is never read.
+Size: a declared Content-Length over the limit is refused (413) before the body is read; a
+streamed body is refused as soon as it passes the limit, and the rest is never read.
+
+Time: a body must be received in full within `timeout_seconds` of the app's first `receive()`;
+a client trickling it in is answered 408. Either way, the app then sees the client disconnect,
+stops reading, and whatever it answers is dropped.
+
+A request with neither Content-Length nor Transfer-Encoding has no body (most GETs) and goes
+straight through: no wrapper, no timer. The request head has its own limits in the server
+protocol (`service.cli.http_protocol`).
 """
 
+import asyncio
 import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-_DETAIL = json.dumps({"detail": "the request body is too large"}).encode()
+
+class _Refusal:
+    """A JSON `{"detail": ...}` answer; each use gets fresh messages, since outer middleware
+    may add to their headers."""
+
+    def __init__(self, status: int, detail: str) -> None:
+        self.status = status
+        self.body = json.dumps({"detail": detail}).encode()
+        self.headers = (
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(self.body)).encode()),
+            (b"connection", b"close"),
+        )
+
+    async def send(self, send: Send) -> None:
+        start = {"type": "http.response.start", "status": self.status, "headers": [*self.headers]}
+        await send(start)
+        await send({"type": "http.response.body", "body": self.body})
 
 
-class BodySizeLimit:
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+_TOO_LARGE = _Refusal(413, "the request body is too large")
+_TOO_SLOW = _Refusal(408, "request body not received in time")
+
+
+def _disconnect() -> Message:
+    return {"type": "http.disconnect"}
+
+
+class RequestBodyLimits:
+    def __init__(self, app: ASGIApp, *, max_bytes: int, timeout_seconds: float) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.timeout_seconds = timeout_seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -27,24 +62,39 @@ class BodySizeLimit:
             await self.app(scope, receive, send)
             return
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await _refuse(send)
+            await _TOO_LARGE.send(send)
             return
 
         received = 0
-        started = refused = False
+        deadline: float | None = None
+        complete = started = refused = False
 
         async def limited_receive() -> Message:
-            nonlocal received, refused
-            message = await receive()
+            nonlocal received, deadline, complete, refused
+            if complete or refused:
+                # The body is in: from here on receive() only waits for a disconnect, untimed.
+                return await receive() if complete else _disconnect()
+            if deadline is None:
+                deadline = asyncio.get_running_loop().time() + self.timeout_seconds
+            try:
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
+            except TimeoutError:
+                return await refuse(_TOO_SLOW)
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    if not started:
-                        refused = True
-                        await _refuse(send)
-                    # The app sees a client that went away, and stops reading.
-                    return {"type": "http.disconnect"}
+                    return await refuse(_TOO_LARGE)
+                complete = not message.get("more_body", False)
             return message
+
+        async def refuse(refusal: _Refusal) -> Message:
+            nonlocal refused
+            if not started:
+                refused = True
+                await refusal.send(send)
+            # The app sees a client that went away, and stops reading.
+            return _disconnect()
 
         async def guarded_send(message: Message) -> None:
             nonlocal started
@@ -55,18 +105,3 @@ class BodySizeLimit:
             await send(message)
 
         await self.app(scope, limited_receive, guarded_send)
-
-
-async def _refuse(send: Send) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 413,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(_DETAIL)).encode()),
-                (b"connection", b"close"),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": _DETAIL})

@@ -1,0 +1,664 @@
+"""Limits that keep a hostile client from holding a server process, against a real server.
+
+`python -m service serve` runs in a subprocess on a scratch database, with small limits from the
+environment; slow and oversized clients are raw sockets (asyncio streams), since an HTTP client
+would refuse to misbehave. The server is TEST_DATABASE_URL's, or PostgreSQL on 127.0.0.1:5432.
+"""
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import asyncpg
+import httpx
+import pytest
+import uvicorn
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+from uvicorn.server import ServerState
+
+from service.cli.http_protocol import LimitedHttpToolsProtocol, process_limits
+from service.cli.main import main
+from service.db.urls import asyncpg_dsn
+
+pytestmark = pytest.mark.anyio
+
+ROOT = Path(__file__).resolve().parent.parent
+TOKEN_SECRET = "http-limits-test-secret-" + "x" * 32
+PASSWORD = "correct horse battery"
+
+MAX_HEADER_BYTES = 4096
+MAX_HEADERS = 20
+HEADER_TIMEOUT = 2.0
+BODY_TIMEOUT = 1.0
+MAX_CONNECTIONS = 5
+SIGNUP_MAX_PER_ADDRESS = 3
+LIMITS = {
+    "MAX_HEADER_BYTES": str(MAX_HEADER_BYTES),
+    "MAX_HEADERS": str(MAX_HEADERS),
+    "HEADER_TIMEOUT_SECONDS": str(HEADER_TIMEOUT),
+    "BODY_TIMEOUT_SECONDS": str(BODY_TIMEOUT),
+    "MAX_CONNECTIONS": str(MAX_CONNECTIONS),
+    "SIGNUP_MAX_PER_ADDRESS": str(SIGNUP_MAX_PER_ADDRESS),
+}
+# How late a refusal may come after its deadline, on a slow machine.
+MARGIN = 1.5
+# How long any raw exchange may take at all.
+REPLY_TIMEOUT = 15
+
+
+@pytest.fixture(scope="module")
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+# The scratch database
+
+
+def _admin_url() -> str:
+    url = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+    return asyncpg_dsn(url)
+
+
+async def _admin(statement: str) -> None:
+    connection = await asyncpg.connect(_admin_url(), timeout=5)
+    try:
+        await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+@pytest.fixture(scope="module")
+def database_url() -> Iterator[str]:
+    name = f"blog_http_limits_{uuid.uuid4().hex[:12]}"
+    try:
+        asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+    except (OSError, asyncpg.PostgresError) as exc:
+        pytest.skip(f"no PostgreSQL to make a scratch database in: {exc}")
+    try:
+        yield urlsplit(_admin_url())._replace(path=f"/{name}").geturl()
+    finally:
+        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+# The server
+
+
+@dataclass
+class Server:
+    host: str
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _wait_until_healthy(process: subprocess.Popen[bytes], url: str, log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"the server exited with {process.returncode}:\n{log.read_text()}")
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                return
+        time.sleep(0.1)
+    pytest.fail(f"the server did not answer /health in time:\n{log.read_text()}")
+
+
+@pytest.fixture(scope="module")
+def server(database_url: str) -> Iterator[Server]:
+    port = _free_port()
+    env = os.environ | LIMITS
+    # FORWARDED_ALLOW_IPS unset, as by default: our setting is then empty (trust no proxy), and
+    # uvicorn, left to itself, would trust 127.0.0.1, where the tests connect from.
+    env.pop("FORWARDED_ALLOW_IPS", None)
+    env |= {
+        # Run from elsewhere, so that no `.env` in the checkout changes the settings.
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
+        "DATABASE_URL": database_url,
+        "TOKEN_SECRET": TOKEN_SECRET,
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "WORKERS": "1",
+        "LOG_LEVEL": "warning",
+    }
+    with tempfile.TemporaryDirectory(prefix="blog-http-limits-") as directory:
+        log = Path(directory) / "server.log"
+        with log.open("wb") as output:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "service", "serve"],
+                env=env,
+                cwd=directory,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
+        try:
+            server = Server("127.0.0.1", port)
+            _wait_until_healthy(process, server.url, log)
+            yield server
+        finally:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@pytest.fixture
+async def client(server: Server) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
+        yield client
+
+
+# Raw HTTP
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    elapsed: float  # from connecting to the end of the reply
+    closed: bool  # the server ended the connection after it
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+def _parse(data: bytes, elapsed: float, closed: bool) -> Reply:
+    head, _, body = data.partition(b"\r\n\r\n")
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    headers = {}
+    for line in lines:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return Reply(int(status_line.split()[1]), headers, body, elapsed, closed)
+
+
+async def _read_reply(
+    reader: asyncio.StreamReader, *, check_closed: bool = True
+) -> tuple[bytes, bool]:
+    """One reply with a Content-Length body, and whether the server then closed the connection
+    (checked unless `check_closed` is false, when more replies are to come)."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n"):
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+    body = await reader.readexactly(length)
+    if not check_closed:
+        return head + body, False
+    try:
+        closed = await asyncio.wait_for(reader.read(1), 0.5) == b""
+    except TimeoutError:
+        closed = False
+    return head + body, closed
+
+
+async def exchange(server: Server, data: bytes, *, pause: float | None = None) -> Reply:
+    """Send `data` (all at once, or a byte per `pause` seconds) while reading the reply."""
+    reader, writer = await asyncio.open_connection(server.host, server.port)
+    started = time.monotonic()
+
+    async def send() -> None:
+        with contextlib.suppress(ConnectionError):
+            if pause is None:
+                writer.write(data)
+                await writer.drain()
+                return
+            for i in range(len(data)):
+                writer.write(data[i : i + 1])
+                await writer.drain()
+                await asyncio.sleep(pause)
+
+    sender = asyncio.create_task(send())
+    try:
+        raw, closed = await asyncio.wait_for(_read_reply(reader), REPLY_TIMEOUT)
+        return _parse(raw, time.monotonic() - started, closed)
+    finally:
+        sender.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sender
+        writer.close()
+        with contextlib.suppress(ConnectionError):
+            await writer.wait_closed()
+
+
+def get(path: str, *headers: bytes) -> bytes:
+    lines = [f"GET {path} HTTP/1.1".encode(), b"Host: test", *headers]
+    return b"\r\n".join(lines) + b"\r\n\r\n"
+
+
+async def assert_still_serving(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/health")).status_code == 200
+    assert (await client.get("/blogs")).status_code == 200
+
+
+def assert_refused(reply: Reply, status: int, detail: str) -> None:
+    assert reply.status == status, reply
+    assert reply.json() == {"detail": detail}
+    assert reply.headers["content-type"] == "application/json"
+    assert reply.headers["connection"] == "close"
+    assert reply.headers["x-content-type-options"] == "nosniff"
+    assert reply.closed, "the server kept the connection open"
+
+
+TOO_LARGE = "request header fields too large"
+
+
+# The request head
+
+
+async def test_a_huge_header_is_431_and_the_connection_closed(
+    server: Server, client: httpx.AsyncClient
+) -> None:
+    reply = await exchange(server, get("/health", b"X-Big: " + b"a" * 1024 * 1024))
+    assert_refused(reply, 431, TOO_LARGE)
+    await assert_still_serving(client)
+
+
+async def test_an_unfinished_header_line_is_refused_as_it_arrives(server: Server) -> None:
+    """The parser holds a header line back until it ends: the reads are counted, not just the
+    lines, so a line that never ends is refused long before the head deadline."""
+    reply = await exchange(server, b"GET /health HTTP/1.1\r\nX-Big: " + b"a" * 256 * 1024)
+    assert_refused(reply, 431, TOO_LARGE)
+    assert reply.elapsed < HEADER_TIMEOUT / 2
+
+
+async def test_a_head_over_the_byte_limit_in_one_read_is_431(
+    server: Server, client: httpx.AsyncClient
+) -> None:
+    under = await exchange(server, get("/health", b"X-Big: " + b"a" * (MAX_HEADER_BYTES // 2)))
+    assert under.status == 200
+    over = await exchange(server, get("/health", b"X-Big: " + b"a" * MAX_HEADER_BYTES))
+    assert_refused(over, 431, TOO_LARGE)
+    long_url = await exchange(server, get("/health?q=" + "a" * MAX_HEADER_BYTES))
+    assert_refused(long_url, 431, TOO_LARGE)
+    await assert_still_serving(client)
+
+
+async def test_too_many_headers_is_431(server: Server, client: httpx.AsyncClient) -> None:
+    def headers(count: int) -> list[bytes]:
+        return [b"X-H%d: v" % i for i in range(count)]
+
+    # Host is one of them.
+    assert (await exchange(server, get("/health", *headers(MAX_HEADERS - 1)))).status == 200
+    reply = await exchange(server, get("/health", *headers(MAX_HEADERS)))
+    assert_refused(reply, 431, TOO_LARGE)
+    await assert_still_serving(client)
+
+
+async def test_bodies_and_pipelined_requests_do_not_count_as_head(server: Server) -> None:
+    """A body bigger than the head limit, and requests after it, all in one write."""
+    body = json.dumps({"title": "t", "body": "b" * 3 * MAX_HEADER_BYTES}).encode()
+    post = (
+        b"POST /blogs HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+        b"Content-Length: %d\r\n\r\n" % len(body)
+    ) + body
+    # A head split over writes, after the body.
+    heads = [post, get("/health")[:10], get("/health")[10:] + get("/blogs") + get("/health")]
+    reader, writer = await asyncio.open_connection(server.host, server.port)
+    try:
+        for data in heads:
+            writer.write(data)
+            await writer.drain()
+            await asyncio.sleep(0.05)
+        statuses = []
+        for _ in range(4):
+            raw, _ = await asyncio.wait_for(_read_reply(reader, check_closed=False), REPLY_TIMEOUT)
+            statuses.append(_parse(raw, 0, False).status)
+        assert statuses == [401, 200, 200, 200]  # anonymous POST /blogs: read in full, then 401
+    finally:
+        writer.close()
+        with contextlib.suppress(ConnectionError):
+            await writer.wait_closed()
+
+
+async def test_a_slow_head_is_cut_off_with_408(server: Server, client: httpx.AsyncClient) -> None:
+    # 1 byte per 0.2 s: it would take about 12 s to send.
+    head = get("/health", b"X-Slow: " + b"a" * 30)
+    reply = await exchange(server, head, pause=0.2)
+    assert_refused(reply, 408, "request headers not received in time")
+    assert HEADER_TIMEOUT - 0.2 <= reply.elapsed <= HEADER_TIMEOUT + MARGIN
+    await assert_still_serving(client)
+
+
+async def test_a_silent_connection_is_cut_off_with_408(server: Server) -> None:
+    reply = await exchange(server, b"")
+    assert_refused(reply, 408, "request headers not received in time")
+    assert HEADER_TIMEOUT - 0.2 <= reply.elapsed <= HEADER_TIMEOUT + MARGIN
+
+
+async def test_a_kept_alive_connection_gets_a_new_head_deadline_per_request(
+    server: Server,
+) -> None:
+    reader, writer = await asyncio.open_connection(server.host, server.port)
+    try:
+        writer.write(get("/health"))
+        raw, closed = await _read_reply(reader)
+        assert _parse(raw, 0, closed).status == 200
+        assert not closed
+        # Idle past the head deadline (uvicorn's keep-alive timeout, 5 s, applies here): the
+        # next request's deadline starts at its first byte.
+        await asyncio.sleep(HEADER_TIMEOUT + 0.5)
+        writer.write(get("/health"))
+        raw, closed = await _read_reply(reader)
+        assert _parse(raw, 0, closed).status == 200
+        assert not closed
+        # A slow head on the same connection is still cut off.
+        started = time.monotonic()
+        writer.write(b"GET /health HTTP/1.1\r\n")
+        raw, closed = await asyncio.wait_for(_read_reply(reader), HEADER_TIMEOUT + MARGIN + 1)
+        reply = _parse(raw, time.monotonic() - started, closed)
+        assert_refused(reply, 408, "request headers not received in time")
+        assert HEADER_TIMEOUT - 0.2 <= reply.elapsed <= HEADER_TIMEOUT + MARGIN
+    finally:
+        writer.close()
+        with contextlib.suppress(ConnectionError):
+            await writer.wait_closed()
+
+
+class _Transport(asyncio.Transport):
+    """Just enough of a TCP transport to drive the protocol by hand."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.written = b""
+        self.closed = False
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return {"sockname": ("127.0.0.1", 8000), "peername": ("127.0.0.1", 50000)}.get(
+            name, default
+        )
+
+    def write(self, data: Any) -> None:
+        self.written += bytes(data)
+
+    def close(self) -> None:
+        self.closed = True
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def can_write_eof(self) -> bool:
+        return True
+
+    def write_eof(self) -> None:
+        pass
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+
+async def test_a_pipelined_head_over_the_limit_waits_for_the_response_before_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No 431 in the middle of the previous response: that one ends, then the connection."""
+    release = asyncio.Event()
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await release.wait()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    monkeypatch.setenv("MAX_HEADER_BYTES", str(MAX_HEADER_BYTES))
+    process_limits.cache_clear()
+    try:
+        config = uvicorn.Config(app, proxy_headers=False, log_level="warning")
+        config.load()
+        protocol = LimitedHttpToolsProtocol(config, ServerState(), {})
+        transport = _Transport()
+        protocol.connection_made(transport)
+        big = b"X-Big: " + b"a" * MAX_HEADER_BYTES
+        protocol.data_received(get("/first") + get("/second", big))
+        await asyncio.sleep(0.05)
+        assert transport.written == b""
+        release.set()
+        await asyncio.sleep(0.05)
+        assert transport.written.startswith(b"HTTP/1.1 200 OK\r\n")
+        assert b"connection: close\r\n" in transport.written
+        assert transport.written.endswith(b"\r\n\r\n2\r\nok\r\n0\r\n\r\n")  # nothing after it
+        assert transport.closed
+        protocol.connection_lost(None)
+    finally:
+        process_limits.cache_clear()
+
+
+# The request body
+
+
+async def test_a_slow_body_is_cut_off_with_408(server: Server, client: httpx.AsyncClient) -> None:
+    body = json.dumps({"name": "Slow", "email": "slow@example.com", "password": PASSWORD})
+    head = (
+        "POST /users HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    reader, writer = await asyncio.open_connection(server.host, server.port)
+    writer.write(head)
+    started = time.monotonic()
+
+    async def trickle() -> None:
+        # A byte every 0.2 s, then nothing, well before the deadline: uvicorn closes at once after
+        # a `connection: close` reply, and a byte landing just then would turn its FIN into a
+        # reset that can cost the client the reply (a client still sending may see that).
+        with contextlib.suppress(ConnectionError):
+            for byte in body.encode()[: int(BODY_TIMEOUT / 0.2) - 2]:
+                writer.write(bytes([byte]))
+                await writer.drain()
+                await asyncio.sleep(0.2)
+
+    sender = asyncio.create_task(trickle())
+    try:
+        raw, closed = await asyncio.wait_for(_read_reply(reader), BODY_TIMEOUT + MARGIN + 5)
+        reply = _parse(raw, time.monotonic() - started, closed)
+    finally:
+        sender.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sender
+        writer.close()
+        with contextlib.suppress(ConnectionError):
+            await writer.wait_closed()
+    assert_refused(reply, 408, "request body not received in time")
+    assert reply.elapsed <= BODY_TIMEOUT + MARGIN
+    # The sign-up never happened.
+    token = await client.post(
+        "/auth/token", data={"username": "slow@example.com", "password": PASSWORD}
+    )
+    assert token.status_code == 401
+    await assert_still_serving(client)
+
+
+async def test_a_body_sent_in_time_is_read(client: httpx.AsyncClient) -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b'{"title": '
+        await asyncio.sleep(BODY_TIMEOUT / 4)
+        yield b'"t", "body": "b"}'
+
+    # Anonymous: the body is read in full (then 401), not cut off.
+    response = await client.post(
+        "/blogs", content=chunks(), headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 401
+
+
+# Connections
+
+
+async def test_connections_over_the_limit_get_503(server: Server) -> None:
+    await asyncio.sleep(0.3)  # the previous tests' connections are gone
+    streams = [
+        await asyncio.open_connection(server.host, server.port) for _ in range(MAX_CONNECTIONS + 3)
+    ]
+
+    async def first_reply(reader: asyncio.StreamReader) -> Reply | None:
+        try:
+            raw, closed = await asyncio.wait_for(_read_reply(reader), 0.5)
+        except TimeoutError:
+            return None  # held open, waiting for a request
+        return _parse(raw, 0, closed)
+
+    try:
+        replies = await asyncio.gather(*(first_reply(reader) for reader, _ in streams))
+        held = [stream for stream, reply in zip(streams, replies, strict=True) if reply is None]
+        refused = [reply for reply in replies if reply is not None]
+        assert len(held) == MAX_CONNECTIONS, replies
+        assert len(refused) == 3
+        for reply in refused:
+            assert_refused(reply, 503, "the server is at its connection limit; try again")
+            assert reply.headers["retry-after"] == "1"
+
+        # One held connection goes away: its slot serves a new client.
+        held[0][1].close()
+        for _ in range(20):
+            reply = await exchange(server, get("/health", b"Connection: close"))
+            if reply.status == 200:
+                break
+            await asyncio.sleep(0.05)
+        assert reply.status == 200
+        # A held connection still works too.
+        reader, writer = held[1]
+        writer.write(get("/health"))
+        raw, closed = await _read_reply(reader)
+        assert _parse(raw, 0, closed).status == 200
+    finally:
+        for _, writer in streams:
+            writer.close()
+            with contextlib.suppress(ConnectionError):
+                await writer.wait_closed()
+
+
+# Headers the app adds, and X-Forwarded-For
+
+
+@dataclass
+class Account:
+    id: int
+    email: str
+    token: str
+
+
+@pytest.fixture(scope="module")
+def account(server: Server) -> Account:
+    """One user, made before any test spends the sign-ups allowed from 127.0.0.1."""
+    email = f"{uuid.uuid4().hex[:10]}@example.com"
+    created = httpx.post(
+        f"{server.url}/users", json={"name": "Ada", "email": email, "password": PASSWORD}
+    )
+    assert created.status_code == 201, created.text
+    token = httpx.post(f"{server.url}/auth/token", data={"username": email, "password": PASSWORD})
+    assert token.status_code == 200, token.text
+    return Account(created.json()["id"], email, token.json()["access_token"])
+
+
+async def test_every_response_has_nosniff(
+    client: httpx.AsyncClient, account: Account, server: Server
+) -> None:
+    responses = [
+        await client.get("/health"),
+        await client.get("/blogs"),
+        await client.get(f"/users/{account.id}"),
+        await client.get("/no/such/path"),
+        await client.get("/blogs", params={"limit": "many"}),  # 422
+        await client.delete("/health"),  # 405
+        await client.get("/users/me"),  # 401
+    ]
+    assert {r.status_code for r in responses} == {200, 404, 422, 405, 401}
+    for response in responses:
+        assert response.headers["x-content-type-options"] == "nosniff", response
+    # The body limit's own refusal (a declared body too large, never sent).
+    too_large = await exchange(
+        server, b"POST /blogs HTTP/1.1\r\nHost: test\r\nContent-Length: 99999999\r\n\r\n"
+    )
+    assert too_large.status == 413
+    assert too_large.headers["x-content-type-options"] == "nosniff"
+
+
+async def test_private_responses_are_not_stored(
+    client: httpx.AsyncClient, account: Account
+) -> None:
+    auth = {"Authorization": f"Bearer {account.token}"}
+    me = await client.get("/users/me", headers=auth)
+    assert me.status_code == 200
+    token = await client.post("/auth/token", data={"username": account.email, "password": PASSWORD})
+    assert token.status_code == 200
+    anonymous = await client.get("/users/me")
+    assert anonymous.status_code == 401
+    for response in (me, token, anonymous):
+        assert response.headers["cache-control"] == "no-store", response
+
+    for public in (await client.get("/blogs"), await client.get(f"/users/{account.id}")):
+        assert public.status_code == 200
+        assert "no-store" not in public.headers.get("cache-control", "")
+
+
+async def test_x_forwarded_for_is_ignored(client: httpx.AsyncClient, account: Account) -> None:
+    """Sign-ups are limited per client address. If the server believed X-Forwarded-For, every
+    attempt here would come from a new address and none would be refused."""
+    statuses = []
+    for i in range(SIGNUP_MAX_PER_ADDRESS):
+        response = await client.post(
+            "/users",
+            json={"name": "Eve", "email": f"{uuid.uuid4().hex}@example.com", "password": PASSWORD},
+            headers={"X-Forwarded-For": f"203.0.113.{i + 1}", "X-Forwarded-Proto": "https"},
+        )
+        statuses.append(response.status_code)
+    # `account` already signed up from 127.0.0.1, so at most MAX - 1 more get through.
+    assert statuses[-1] == 429, statuses
+
+
+def test_serve_trusts_no_proxy_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What `serve` hands uvicorn, loaded as uvicorn loads it."""
+    assert _serve_config(monkeypatch, forwarded_allow_ips="").proxy_headers is False
+    config = _serve_config(monkeypatch, forwarded_allow_ips="")
+    config.load()
+    assert not isinstance(config.loaded_app, ProxyHeadersMiddleware)
+    assert config.http_protocol_class is LimitedHttpToolsProtocol
+
+    trusting = _serve_config(monkeypatch, forwarded_allow_ips="10.0.0.1")
+    trusting.load()
+    assert isinstance(trusting.loaded_app, ProxyHeadersMiddleware)
+    assert "10.0.0.1" in trusting.loaded_app.trusted_hosts
+    assert "127.0.0.1" not in trusting.loaded_app.trusted_hosts
+
+
+def _serve_config(monkeypatch: pytest.MonkeyPatch, *, forwarded_allow_ips: str) -> uvicorn.Config:
+    calls: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: calls.append((args, kwargs)))
+    monkeypatch.setenv("DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
+    monkeypatch.setenv("TOKEN_SECRET", TOKEN_SECRET)
+    monkeypatch.setenv("MIGRATE_ON_START", "false")
+    monkeypatch.setenv("FORWARDED_ALLOW_IPS", forwarded_allow_ips)
+    handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        assert main(["serve"]) == 0
+    finally:
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
+    [(args, kwargs)] = calls
+    # Leave this process's logging alone: only what `serve` says about HTTP matters here.
+    return uvicorn.Config(*args, **(kwargs | {"log_config": None}))
