@@ -50,8 +50,12 @@ async def test_sign_ups_per_address_are_limited(scratch_database: ScratchDatabas
         ]
     assert [a.status_code for a in answers] == [201, 201, 201, 429, 429]
     assert int(answers[-1].headers["Retry-After"]) >= 1
+    assert answers[-1].json() == answers[-2].json()
+    assert answers[-1].headers["x-content-type-options"] == "nosniff"
     async with connect(url) as conn:
         assert await conn.fetchval("SELECT count(*) FROM users") == 3
+        # The fifth was refused from memory, before any parsing or database work.
+        assert await conn.fetchval("SELECT max(hits) FROM rate_limits") == 4
 
 
 async def test_a_taken_email_is_409_without_hashing(
@@ -158,7 +162,12 @@ async def test_no_token_survives_a_password_change_whatever_the_interleaving(
     scratch_database: ScratchDatabase,
 ) -> None:
     url = await scratch_database()
-    settings = settings_for(url, login_max_failures_per_account_and_address=1000)
+    settings = settings_for(
+        url,
+        login_max_failures_per_account_and_address=1000,
+        login_max_failures_per_account=1000,
+        login_max_failures_per_address=1000,
+    )
     async with in_process(url, settings=settings, min_size=1, max_size=10) as client:
         user = await sign_up_with(client)
         before = _bearer(await _login(client, user.email))

@@ -7,7 +7,7 @@ import pytest
 from service import limits
 from service.db.database import Connection, Database
 from service.errors import TooManyAttempts
-from service.limits import Limit
+from service.limits import KnownOverLimit, Limit
 from tests.utils import ScratchDatabase, fetchval
 
 pytestmark = pytest.mark.anyio
@@ -18,21 +18,29 @@ LOOSE = Limit("test-loose", 100, 60)
 
 async def test_attempts_past_the_limit_are_refused_with_the_time_left(db: Connection) -> None:
     for _ in range(3):
-        await limits.count(db=db, attempts=[(TIGHT, ("a",))], message="slow down")
+        await limits.count(
+            db=db, attempts=[(TIGHT, ("a",))], message="slow down", known=KnownOverLimit()
+        )
     with pytest.raises(TooManyAttempts) as refused:
-        await limits.count(db=db, attempts=[(TIGHT, ("a",))], message="slow down")
+        await limits.count(
+            db=db, attempts=[(TIGHT, ("a",))], message="slow down", known=KnownOverLimit()
+        )
     assert refused.value.message == "slow down"
     assert 1 <= refused.value.retry_after <= 60
     # Another subject has its own counter.
-    await limits.count(db=db, attempts=[(TIGHT, ("b",))], message="slow down")
+    await limits.count(
+        db=db, attempts=[(TIGHT, ("b",))], message="slow down", known=KnownOverLimit()
+    )
 
 
 async def test_any_limit_over_refuses_and_forgive_takes_attempts_back(db: Connection) -> None:
     both = [(TIGHT, ("a",)), (LOOSE, ("a",))]
     for _ in range(3):
-        await limits.count(db=db, attempts=both, message="no")
+        await limits.count(db=db, attempts=both, message="no", known=KnownOverLimit())
     await limits.forgive(db=db, attempts=both[1:], cleared=both[:1])
-    await limits.count(db=db, attempts=both, message="no")  # the tight counter was cleared
+    await limits.count(
+        db=db, attempts=both, message="no", known=KnownOverLimit()
+    )  # the tight counter was cleared
     raw = await db.raw()
     hits = await raw.fetchval("SELECT hits FROM rate_limits WHERE key = $1", LOOSE.key("a"))
     assert hits == 3  # three counted, one forgiven, one more counted
@@ -40,15 +48,17 @@ async def test_any_limit_over_refuses_and_forgive_takes_attempts_back(db: Connec
 
 async def test_a_window_that_has_ended_starts_again(db: Connection) -> None:
     short = Limit("test-short", 1, 0.05)
-    await limits.count(db=db, attempts=[(short, ("a",))], message="no")
+    await limits.count(db=db, attempts=[(short, ("a",))], message="no", known=KnownOverLimit())
     with pytest.raises(TooManyAttempts):
-        await limits.count(db=db, attempts=[(short, ("a",))], message="no")
+        await limits.count(db=db, attempts=[(short, ("a",))], message="no", known=KnownOverLimit())
     await asyncio.sleep(0.1)
-    await limits.count(db=db, attempts=[(short, ("a",))], message="no")
+    await limits.count(db=db, attempts=[(short, ("a",))], message="no", known=KnownOverLimit())
 
 
 async def test_keys_are_short_whatever_the_subject(db: Connection) -> None:
-    await limits.count(db=db, attempts=[(TIGHT, ("x" * 1_000_000, "\udcff"))], message="no")
+    await limits.count(
+        db=db, attempts=[(TIGHT, ("x" * 1_000_000, "\udcff"))], message="no", known=KnownOverLimit()
+    )
     raw = await db.raw()
     assert await raw.fetchval("SELECT max(length(key)) FROM rate_limits") < 100
 
@@ -61,7 +71,7 @@ async def test_ended_windows_are_swept(db: Connection, monkeypatch: pytest.Monke
         "FROM generate_series(1, 10) n"
     )
     monkeypatch.setattr(limits, "SWEEP_CHANCE", 1.0)
-    await limits.count(db=db, attempts=[(TIGHT, ("a",))], message="no")
+    await limits.count(db=db, attempts=[(TIGHT, ("a",))], message="no", known=KnownOverLimit())
     assert await raw.fetchval("SELECT count(*) FROM rate_limits WHERE key LIKE 'old%'") == 0
 
 
@@ -75,7 +85,10 @@ async def test_concurrent_attempts_never_overshoot(scratch_database: ScratchData
             async with database.connection() as db:
                 try:
                     await limits.count(
-                        db=db, attempts=[(TIGHT, ("a",)), (LOOSE, ("a",))], message="no"
+                        db=db,
+                        attempts=[(TIGHT, ("a",)), (LOOSE, ("a",))],
+                        message="no",
+                        known=KnownOverLimit(),
                     )
                 except TooManyAttempts:
                     return False
@@ -86,3 +99,30 @@ async def test_concurrent_attempts_never_overshoot(scratch_database: ScratchData
         await database.disconnect()
     assert results.count(True) == TIGHT.max_hits
     assert await fetchval(url, "SELECT hits FROM rate_limits WHERE key = $1", LOOSE.key("a")) == 40
+
+
+async def test_a_key_known_over_its_limit_is_refused_without_the_database(db: Connection) -> None:
+    known = KnownOverLimit()
+    for _ in range(3):
+        await limits.count(db=db, attempts=[(TIGHT, ("a",))], message="no", known=known)
+    with pytest.raises(TooManyAttempts):
+        await limits.count(db=db, attempts=[(TIGHT, ("a",))], message="no", known=known)
+    raw = await db.raw()
+    hits = await raw.fetchval("SELECT hits FROM rate_limits WHERE key = $1", TIGHT.key("a"))
+    with pytest.raises(TooManyAttempts) as refused:
+        await limits.count(db=db, attempts=[(TIGHT, ("a",))], message="no", known=known)
+    assert 1 <= refused.value.retry_after <= 60
+    # Refused from memory: the database did not count it.
+    assert await raw.fetchval("SELECT hits FROM rate_limits WHERE key = $1", TIGHT.key("a")) == hits
+
+
+def test_known_over_limit_forgets_ended_windows_and_stays_bounded() -> None:
+    known = KnownOverLimit(max_keys=2)
+    known.remember("a", 60)
+    known.remember("b", 0.0)
+    assert known.seconds_left(["a"]) > 59
+    assert known.seconds_left(["b"]) == 0  # ended
+    known.remember("c", 60)
+    known.remember("d", 60)  # full of live keys: not remembered, the database still decides
+    assert known.seconds_left(["c"]) > 59
+    assert known.seconds_left(["d"]) == 0

@@ -1,4 +1,5 @@
 import asyncio
+import threading
 import time
 
 import pytest
@@ -38,10 +39,12 @@ async def test_no_more_hashes_run_at_once_than_the_concurrency(
 ) -> None:
     hasher = PasswordHasher(concurrency=2, wait_seconds=30)
     running = peak = 0
+    threads: set[int] = set()
     real_hash = passwords._argon2.hash
 
     def counting_hash(password: str) -> str:
         nonlocal running, peak
+        threads.add(threading.get_ident())
         running += 1
         peak = max(peak, running)
         try:
@@ -53,6 +56,9 @@ async def test_no_more_hashes_run_at_once_than_the_concurrency(
     monkeypatch.setattr(passwords._argon2, "hash", counting_hash)
     await asyncio.gather(*(hasher.hash(f"password {i}") for i in range(8)))
     assert peak == 2
+    # On two threads of its own: each thread keeps a freed Argon2 buffer, so threads are memory.
+    assert len(threads) == 2
+    assert threading.get_ident() not in threads
 
 
 async def test_a_hash_that_cannot_start_in_time_is_refused(
@@ -87,3 +93,10 @@ async def test_pretend_takes_about_as_long_as_a_hash() -> None:
     await hasher.pretend()
     pretending = time.perf_counter() - started
     assert pretending >= hashing / 4
+
+
+async def test_hashes_are_salted_and_never_hold_the_password() -> None:
+    hasher = PasswordHasher(concurrency=2, wait_seconds=5)
+    first, second = await hasher.hash("same password"), await hasher.hash("same password")
+    assert first != second
+    assert "same password" not in first

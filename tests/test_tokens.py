@@ -63,3 +63,9 @@ def test_a_token_with_a_bad_version_is_refused(version: object) -> None:
     token = jwt.encode(claims | {"iss": "blog-api", "aud": "deployment-a"}, key, ALGORITHM)
     with pytest.raises(AuthenticationFailed):
         codec().decode(token)
+
+
+@pytest.mark.parametrize("token", ["", "x", "a.b.c", "x" * 20_000])
+def test_garbage_is_refused(token: str) -> None:
+    with pytest.raises(AuthenticationFailed):
+        codec().decode(token)

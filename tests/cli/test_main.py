@@ -1,15 +1,12 @@
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from service.cli.main import main
 from service.db.migrations import load_migrations
-
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-from tests.conftest import ScratchDatabase
+from tests.utils import PROJECT_ROOT, ScratchDatabase
 
 pytestmark = pytest.mark.anyio
 

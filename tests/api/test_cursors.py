@@ -51,3 +51,12 @@ def test_a_signed_payload_that_is_not_integers_is_invalid() -> None:
     signature = base64.urlsafe_b64encode(codec._sign(payload)).rstrip(b"=").decode()
     with pytest.raises(InvalidCursor):
         codec.decode(f"{text}.{signature}", 2)
+
+
+def test_pairs_and_single_keys_decode_to_their_shape() -> None:
+    assert codec.decode_pair(codec.encode(1_732_550_000_123_456, 42)) == (1_732_550_000_123_456, 42)
+    assert codec.decode_one(codec.encode(7)) == 7
+    with pytest.raises(InvalidCursor, match="does not belong"):
+        codec.decode_one(codec.encode(1, 2))
+    with pytest.raises(InvalidCursor, match="does not belong"):
+        codec.decode_pair(codec.encode(7))

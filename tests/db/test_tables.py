@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from service.db.tables import metadata
-from tests.conftest import ScratchDatabase
+from tests.utils import ScratchDatabase
 
 pytestmark = pytest.mark.anyio
 
@@ -71,7 +71,7 @@ async def _schema(url: str, *, create_all: bool = False) -> dict[str, Any]:
 async def test_metadata_matches_the_migrated_database(scratch_database: ScratchDatabase) -> None:
     migrated = await _schema(await scratch_database())
     from_metadata = await _schema(await scratch_database(migrated=False), create_all=True)
-    assert set(migrated) == {"users", "blogs"}
+    assert set(migrated) == {"users", "blogs", "deployment", "rate_limits"}
     for table in migrated:
         assert migrated[table] == from_metadata[table], table
 

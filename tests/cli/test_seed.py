@@ -1,23 +1,14 @@
 import statistics
 
 import anyio.to_thread
-import asyncpg
 import pytest
 
-from service import security
 from service.cli import main as cli
 from service.cli.seed import SEED_PASSWORD, Plan, seed
-from tests.conftest import ScratchDatabase
+from service.passwords import PasswordHasher
+from tests.utils import ScratchDatabase, fetch
 
 pytestmark = pytest.mark.anyio
-
-
-async def fetch(url: str, sql: str) -> list[asyncpg.Record]:
-    conn = await asyncpg.connect(url)
-    try:
-        return await conn.fetch(sql)
-    finally:
-        await conn.close()
 
 
 async def counts(url: str) -> tuple[int, int]:
@@ -47,7 +38,8 @@ async def test_counts_and_constraints(scratch_database: ScratchDatabase) -> None
     assert users["upper_case"] == users["malformed"] == users["bad_names"] == 0
     assert users["distinct_emails"] == 300
     assert users["hashes"] == 1
-    assert await security.verify_password(SEED_PASSWORD, users["password_hash"])
+    hasher = PasswordHasher(concurrency=1, wait_seconds=5)
+    assert await hasher.verify(SEED_PASSWORD, users["password_hash"]) == (True, None)
     assert (users["min_id"], users["max_id"]) == (1, 300)
 
     [blogs] = await fetch(

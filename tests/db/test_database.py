@@ -3,30 +3,31 @@
 import asyncio
 from datetime import datetime
 
-import asyncpg
 import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
 from httpx import AsyncClient
 
+from service.api.app import create_app
 from service.db.database import Connection, Database
 from service.db.queries import parse
 from service.db.tables import users
 from service.errors import DatabaseUnavailable
+from tests.utils import connect, settings_for
 
 pytestmark = pytest.mark.anyio
 
 MARKER_EMAIL = "isolation-marker@example.com"
-PID = parse("pid", "SELECT pg_backend_pid() AS pid")
+PID = parse("pid", "-- read-only: yes\nSELECT pg_backend_pid() AS pid")
 
 
 async def _count_marker(url: str) -> int:
     """Count the marker row from a second, independent connection."""
-    other = await asyncpg.connect(url)
-    try:
-        return await other.fetchval("SELECT count(*) FROM users WHERE email = $1", MARKER_EMAIL)
-    finally:
-        await other.close()
+    async with connect(url) as other:
+        count: int = await other.fetchval(
+            "SELECT count(*) FROM users WHERE email = $1", MARKER_EMAIL
+        )
+    return count
 
 
 async def test_writes_stay_inside_the_test_transaction(
@@ -37,8 +38,9 @@ async def test_writes_stay_inside_the_test_transaction(
     )
     assert response.status_code == 201
     # The app's own connection sees the row ...
-    seen = await db.fetch_all(sa.select(users.c.id).where(users.c.email == MARKER_EMAIL))
-    assert len(seen) == 1
+    seen = await db.fetch_one(sa.select(sa.func.count()).where(users.c.email == MARKER_EMAIL))
+    assert seen is not None
+    assert seen[0] == 1
     # ... and no other connection does: it was never committed.
     assert await _count_marker(database_url) == 0
 
@@ -54,14 +56,13 @@ async def test_a_row_written_by_an_earlier_test_is_gone(client: AsyncClient) -> 
 
 async def test_the_rollback_fixture_really_rolls_back(database_url: str) -> None:
     """The mechanism itself: what the lifespan wrote is gone after it ends."""
-    from service.api.app import create_app
-    from tests.conftest import settings_for
-
     database = Database(database_url, min_size=1, max_size=1, force_rollback=True)
     app: FastAPI = create_app(settings_for(database_url), database=database)
     async with app.router.lifespan_context(app), database.connection() as conn:
-        await conn.execute(
-            sa.insert(users).values(name="Marker", email=MARKER_EMAIL, password_hash="x")
+        await conn.fetch_one(
+            sa.insert(users)
+            .values(name="Marker", email=MARKER_EMAIL, password_hash="x")
+            .returning(users.c.id)
         )
         assert await conn.fetch_one(sa.select(users.c.id).where(users.c.email == MARKER_EMAIL))
     assert await _count_marker(database_url) == 0
@@ -134,14 +135,16 @@ async def test_rows_come_back_with_python_types(db: Connection) -> None:
 
 
 async def test_a_failed_transaction_leaves_nothing(db: Connection) -> None:
+    raw = await db.raw()
     with pytest.raises(RuntimeError):
-        async with db.transaction():
-            await db.execute(
-                sa.insert(users).values(name="Half", email="half@example.com", password_hash="x")
+        async with raw.transaction():
+            await raw.execute(
+                "INSERT INTO users (name, email, password_hash) VALUES ('Half', $1, 'x')",
+                "half@example.com",
             )
             raise RuntimeError("fail between two statements")
-    left = await db.fetch_all(sa.select(users.c.id).where(users.c.email == "half@example.com"))
-    assert left == []
+    left = await db.fetch_one(sa.select(users.c.id).where(users.c.email == "half@example.com"))
+    assert left is None
 
 
 async def test_an_exhausted_pool_times_out_instead_of_waiting(database_url: str) -> None:
@@ -184,11 +187,8 @@ async def test_an_unreachable_server_is_unavailable_not_an_error() -> None:
 
 
 async def _terminate(url: str, pids: list[int]) -> None:
-    admin = await asyncpg.connect(url)
-    try:
+    async with connect(url) as admin:
         await admin.execute("SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) pid", pids)
-    finally:
-        await admin.close()
 
 
 async def test_a_read_is_retried_once_on_a_fresh_connection(database_url: str) -> None:
@@ -205,7 +205,10 @@ async def test_a_read_is_retried_once_on_a_fresh_connection(database_url: str) -
 
 
 async def test_a_write_is_not_retried(database_url: str) -> None:
-    write = parse("write", "UPDATE users SET name = name WHERE id = -1 RETURNING pg_backend_pid()")
+    write = parse(
+        "write",
+        "-- read-only: no\nUPDATE users SET name = name WHERE id = -1 RETURNING pg_backend_pid()",
+    )
     database = Database(database_url, min_size=1, max_size=1)
     await database.connect()
     try:
@@ -225,14 +228,11 @@ async def test_after_every_connection_is_killed_the_pool_recovers(database_url: 
     database = Database(database_url, min_size=3, max_size=3)
     await database.connect()
     try:
-        admin = await asyncpg.connect(database_url)
-        try:
+        async with connect(database_url) as admin:
             pids = await admin.fetchval(
                 "SELECT array_agg(pid) FROM pg_stat_activity "
                 "WHERE application_name = 'blog-api' AND datname = current_database()"
             )
-        finally:
-            await admin.close()
         await _terminate(database_url, pids)
         for _ in range(5):
             async with database.connection() as conn:
@@ -255,5 +255,56 @@ async def test_a_transaction_left_open_is_rolled_back_on_release(database_url: s
             raw = await conn.raw()
             assert not raw.is_in_transaction()
             assert await raw.fetchval("SELECT to_regclass('pg_temp.left_open')") is None
+    finally:
+        await database.disconnect()
+
+
+SLEEP = parse("sleep", "-- params: seconds\n-- read-only: yes\nSELECT pg_sleep($1::float8)")
+
+
+@pytest.mark.parametrize(
+    ("pool", "message"),
+    [
+        pytest.param(
+            {"statement_timeout_ms": 100, "command_timeout": 30},
+            "the database is busy",
+            id="statement_timeout",
+        ),
+        pytest.param(
+            {"statement_timeout_ms": 0, "command_timeout": 0.2},
+            "the database did not answer in time",
+            id="command_timeout",
+        ),
+    ],
+)
+async def test_a_statement_over_budget_is_unavailable_and_the_connection_stays(
+    database_url: str, pool: dict, message: str
+) -> None:
+    database = Database(database_url, min_size=1, max_size=1, **pool)
+    await database.connect()
+    try:
+        async with database.connection() as conn:
+            before = (await conn.fetch_row(PID))["pid"]
+            with pytest.raises(DatabaseUnavailable, match=message):
+                await conn.fetch_row(SLEEP, seconds=2)
+            with pytest.raises(DatabaseUnavailable, match=message):
+                await conn.fetch_one(sa.select(sa.func.pg_sleep(2)))
+            # Cancelled, not broken: the same connection answers the next statement.
+            assert (await conn.fetch_row(PID))["pid"] == before
+    finally:
+        await database.disconnect()
+
+
+async def test_a_lost_connection_under_a_core_statement_is_unavailable(database_url: str) -> None:
+    database = Database(database_url, min_size=1, max_size=1)
+    await database.connect()
+    try:
+        with pytest.raises(DatabaseUnavailable, match="connection was lost"):
+            async with database.connection() as conn:
+                pid = (await conn.fetch_row(PID))["pid"]
+                await _terminate(database_url, [pid])
+                await conn.fetch_one(sa.select(sa.func.pg_backend_pid()))
+        async with database.connection() as conn:
+            assert (await conn.fetch_row(PID))["pid"] != pid
     finally:
         await database.disconnect()

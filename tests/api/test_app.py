@@ -19,6 +19,7 @@ ENDPOINTS = {
     ("delete", "/blogs/{blog_id}"),
     ("get", "/health"),
     ("get", "/health/ready"),
+    ("get", "/metrics"),
 }
 
 

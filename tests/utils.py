@@ -1,0 +1,257 @@
+"""Helpers shared by the tests: constants, database plumbing, accounts, and the service run in
+process or as a real server. Fixtures live in tests/conftest.py."""
+
+import asyncio
+import os
+import socket
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import asyncpg
+import httpx
+import pytest
+from httpx import ASGITransport, AsyncClient
+
+from service.api.app import create_app
+from service.db import migrations
+from service.db.database import Database
+from service.db.urls import asyncpg_dsn
+from service.settings import Settings
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+TOKEN_SECRET = "test-secret-" + "x" * 32
+PASSWORD = "correct horse battery"
+# The pool's application_name: how tests find the service's connections in pg_stat_activity.
+APP_NAME = "blog-api"
+
+ScratchDatabase = Callable[..., Awaitable[str]]
+
+
+# --- settings and databases ----------------------------------------------------------------
+
+
+def with_database(url: str, name: str) -> str:
+    return urlsplit(url)._replace(path=f"/{name}").geturl()
+
+
+def settings_for(database_url: str, **overrides: Any) -> Settings:
+    return Settings(
+        database_url=database_url, token_secret=TOKEN_SECRET, _env_file=None, **overrides
+    )
+
+
+@asynccontextmanager
+async def connect(url: str) -> AsyncIterator[asyncpg.Connection]:
+    """A plain asyncpg connection of the test's own, outside the service's pool."""
+    conn = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        yield conn
+    finally:
+        await conn.close()
+
+
+async def fetch(url: str, sql: str, *args: Any) -> list[asyncpg.Record]:
+    async with connect(url) as conn:
+        return await conn.fetch(sql, *args)
+
+
+async def fetchval(url: str, sql: str, *args: Any) -> Any:
+    async with connect(url) as conn:
+        return await conn.fetchval(sql, *args)
+
+
+async def create_database(server_url: str, name: str, *, migrated: bool = True) -> str:
+    """A new database on the server, migrated unless told otherwise; its URL."""
+    async with connect(server_url) as admin:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    url = with_database(server_url, name)
+    if migrated:
+        await migrations.migrate(url)
+    return url
+
+
+async def drop_database(server_url: str, name: str) -> None:
+    async with connect(server_url) as admin:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def scratch_name(prefix: str = "blog_scratch") -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:12]}"
+
+
+# --- waiting -------------------------------------------------------------------------------
+
+
+async def eventually(
+    check: Callable[[], Awaitable[bool]], *, within: float, what: str, interval: float = 0.05
+) -> None:
+    """Poll `check` until it is true; fail naming `what` after `within` seconds."""
+    deadline = time.monotonic() + within
+    while not await check():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {within} s waiting for {what}")
+        await asyncio.sleep(interval)
+
+
+# --- accounts, blogs and pages through the API ---------------------------------------------
+
+
+@dataclass
+class Account:
+    id: int
+    name: str
+    email: str
+    headers: dict[str, str]
+
+
+SignUp = Callable[..., Awaitable[Account]]
+
+
+async def sign_up_with(client: AsyncClient, name: str = "Ada", email: str | None = None) -> Account:
+    """Create a user through the API and log them in."""
+    email = email or f"{uuid.uuid4().hex[:12]}@example.com"
+    created = await client.post("/users", json={"name": name, "email": email, "password": PASSWORD})
+    assert created.status_code == 201, created.text
+    token = await client.post("/auth/token", data={"username": email, "password": PASSWORD})
+    assert token.status_code == 200, token.text
+    return Account(
+        id=created.json()["id"],
+        name=name,
+        email=email,
+        headers={"Authorization": f"Bearer {token.json()['access_token']}"},
+    )
+
+
+async def write_blog(
+    client: AsyncClient, headers: dict[str, str], title: str = "Original", body: str = "text"
+) -> dict[str, Any]:
+    """Write a blog through the API; the blog as answered."""
+    response = await client.post("/blogs", json={"title": title, "body": body}, headers=headers)
+    assert response.status_code == 201, response.text
+    blog: dict[str, Any] = response.json()
+    return blog
+
+
+async def walk_pages(client: AsyncClient, path: str, **params: Any) -> tuple[list[dict], int]:
+    """Every item of a keyset listing, page by page, and the number of pages."""
+    items: list[dict] = []
+    pages = 0
+    cursor = None
+    while True:
+        response = await client.get(path, params=params | ({"cursor": cursor} if cursor else {}))
+        assert response.status_code == 200, response.text
+        page = response.json()
+        if "limit" in params:
+            assert len(page["items"]) <= int(params["limit"])
+        items += page["items"]
+        pages += 1
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return items, pages
+
+
+# --- the service on a real pool, in process --------------------------------------------------
+
+
+@asynccontextmanager
+async def in_process(
+    url: str, *, settings: Settings | None = None, **pool: Any
+) -> AsyncIterator[AsyncClient]:
+    """The app on a real pool of its own (it really commits), driven through ASGI in this task.
+
+    An exception escaping the app becomes the 500 a real server would send.
+    """
+    app = create_app(settings or settings_for(url), database=Database(url, **pool))
+    transport = ASGITransport(app=app, raise_app_exceptions=False)
+    async with (
+        app.router.lifespan_context(app),
+        AsyncClient(transport=transport, base_url="http://test") as client,
+    ):
+        yield client
+
+
+# --- the service as a real server process ----------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@dataclass
+class Server:
+    process: asyncio.subprocess.Process
+    port: int
+    log: Path
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def client(self, **options: Any) -> AsyncClient:
+        return AsyncClient(base_url=self.base_url, **options)
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")[-4000:]
+
+
+@asynccontextmanager
+async def serving(url: str, **settings: str) -> AsyncIterator[Server]:
+    """`python -m service serve` on a free loopback port, killed at the end if still running."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(PROJECT_ROOT),
+        "DATABASE_URL": url,
+        "TOKEN_SECRET": TOKEN_SECRET,
+        "MIGRATE_ON_START": "false",
+        "LOG_LEVEL": "warning",
+        **settings,
+    }
+    with tempfile.TemporaryDirectory(prefix="blog-api-serve-") as workdir:
+        log = Path(workdir) / "server.log"
+        with log.open("wb") as out:
+            # A directory of its own, so no stray .env is read.
+            process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "service",
+                "serve",
+                "--port",
+                str(port),
+                cwd=workdir,
+                env=env,
+                stdout=out,
+                stderr=asyncio.subprocess.STDOUT,
+            )
+        server = Server(process, port, log)
+        try:
+            await _wait_until_live(server)
+            yield server
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+
+
+async def _wait_until_live(server: Server) -> None:
+    async def live() -> bool:
+        if server.process.returncode is not None:
+            pytest.fail(f"the server exited with {server.process.returncode}:\n{server.output()}")
+        try:
+            async with server.client(timeout=1) as client:
+                return (await client.get("/health")).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    await eventually(live, within=30, what="the server to start", interval=0.1)
