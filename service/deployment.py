@@ -29,3 +29,8 @@ async def check_search_config(*, db: Connection, name: str) -> None:
             f"SEARCH_CONFIG={name}: the database has no such text search configuration "
             "(see \\dF in psql; `simple` always exists)"
         )
+
+
+async def server_version(*, db: Connection) -> str:
+    row = await db.fetch_one(sa.select(sa.func.current_setting("server_version").label("v")))
+    return str(row["v"]) if row else "unknown"

@@ -28,7 +28,11 @@ class AuthenticationFailed(DomainError):
 
 
 class DatabaseUnavailable(DomainError):
-    pass
+    """`reason`: pool_exhausted, statement_timeout, connection_lost or database_down."""
+
+    def __init__(self, message: str, *, reason: str = "database_down") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class PreconditionFailed(DomainError):

@@ -54,7 +54,12 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     workers: int = Field(default=1, ge=1)
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
-    access_log: bool = False
+    log_format: Literal["auto", "json", "text"] = "auto"
+    access_log: bool = True
+    slow_request_ms: int = Field(default=1000, ge=1)
+    slow_statement_ms: int = Field(default=500, ge=1)
+    metrics_enabled: bool = True
+    metrics_token: str = ""
     migrate_on_start: bool = True
     embedded_data_dir: Path = Path(".pgdata") / "server"
 

@@ -10,6 +10,7 @@ from service.api.cursors import CursorCodec
 from service.db.database import Connection, Database
 from service.limits import LoginLimits, SignupLimits
 from service.models import User
+from service.observability import context
 from service.passwords import PasswordHasher
 from service.settings import Settings
 from service.tokens import TokenCodec
@@ -84,7 +85,9 @@ oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/auth/token")
 async def get_current_user(
     db: DbDep, tokens: TokensDep, token: Annotated[str, Depends(oauth2_scheme)]
 ) -> User:
-    return await get_token_user(db=db, claims=tokens.decode(token))
+    user = await get_token_user(db=db, claims=tokens.decode(token))
+    context.user_id.set(user.id)  # for the request's log lines
+    return user
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]

@@ -1,5 +1,6 @@
-"""Map domain errors to HTTP responses in FastAPI's `{"detail": ...}` shape; anything else is a
-logged 500."""
+"""Map domain errors to HTTP responses in FastAPI's `{"detail": ...}` shape (503s also carry the
+request id); refusals (429, 503) are counted by reason. An unknown exception is a bug: the
+Observe middleware logs it and answers a JSON 500."""
 
 import json
 from typing import Any
@@ -22,6 +23,7 @@ from service.errors import (
     TooManyAttempts,
 )
 from service.models import SECRET_FIELDS
+from service.observability import context, metrics
 
 RETRY_AFTER_SECONDS = "1"
 
@@ -57,10 +59,18 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
         ]
         return JSONResponse({"detail": detail}, status.HTTP_422_UNPROCESSABLE_CONTENT)
     kind = type(exc)
+    code = _STATUS[kind]
     headers = _HEADERS.get(kind)
+    body: dict[str, Any] = {"detail": exc.message}
     if isinstance(exc, TooManyAttempts):
         headers = {"Retry-After": str(exc.retry_after)}
-    return JSONResponse({"detail": exc.message}, _STATUS[kind], headers=headers)
+        metrics.refusals.labels("429", "rate_limited").inc()
+    elif code == status.HTTP_503_SERVICE_UNAVAILABLE:
+        reason = exc.reason if isinstance(exc, DatabaseUnavailable) else "hashing_busy"
+        metrics.refusals.labels("503", reason).inc()
+        # So a user's report of it can be found in the logs.
+        body["request_id"] = context.request_id.get()
+    return JSONResponse(body, code, headers=headers)
 
 
 class _AsciiJSONResponse(JSONResponse):
@@ -89,12 +99,6 @@ def _without_secrets(error: dict[str, Any]) -> dict[str, Any]:
     return error
 
 
-async def _internal_error(request: Request, exc: Exception) -> JSONResponse:
-    # Starlette logs the exception and re-raises it to the server after sending this.
-    return JSONResponse({"detail": "internal server error"}, status.HTTP_500_INTERNAL_SERVER_ERROR)
-
-
 def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(DomainError, _domain_error)
-    app.add_exception_handler(Exception, _internal_error)

@@ -1,16 +1,22 @@
 """`python -m service serve`: migrate, then serve the API with uvicorn."""
 
 import argparse
+import atexit
 import os
+import shutil
 import signal
+import tempfile
 
 from service.cli.database_url import database_url
 from service.cli.migrate import apply
+from service.observability import logs
 from service.settings import Settings
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> None:
     import uvicorn  # only this command needs the server
+
+    from service.cli.http_protocol import LimitedHttpToolsProtocol
 
     url = database_url(settings)
     if settings.migrate_on_start:
@@ -19,6 +25,9 @@ def _serve(args: argparse.Namespace, settings: Settings) -> None:
     if not os.environ.get("TOKEN_SECRET"):
         # One random secret for every worker, so a token from one is good at the others.
         os.environ["TOKEN_SECRET"] = settings.token_secret
+    workers = args.workers or settings.workers
+    if workers > 1:
+        _share_metrics_between_workers()
     host = args.host or settings.host
     port = args.port or settings.port
     print(f"serving on http://{host}:{port} (docs at /docs)")
@@ -32,11 +41,34 @@ def _serve(args: argparse.Namespace, settings: Settings) -> None:
         factory=True,
         host=host,
         port=port,
-        workers=args.workers or settings.workers,
+        workers=workers,
+        log_config=logs.dict_config(fmt=settings.log_format, level=settings.log_level),
         log_level=settings.log_level,
-        access_log=settings.access_log,
+        access_log=False,  # ours is service.access (ACCESS_LOG)
         timeout_graceful_shutdown=10,
+        # Limits on the request head and on open connections; it reads them from the
+        # environment in each worker process (see its docstring).
+        http=LimitedHttpToolsProtocol,
+        # X-Forwarded-For/-Proto only from the proxies FORWARDED_ALLOW_IPS names. Empty
+        # trusts none: no proxy-headers middleware at all (uvicorn would otherwise trust
+        # 127.0.0.1 by default), so request.client is always the peer.
+        proxy_headers=bool(settings.forwarded_allow_ips),
+        forwarded_allow_ips=settings.forwarded_allow_ips or "",
     )
+
+
+def _share_metrics_between_workers() -> None:
+    """prometheus_client's multiprocess mode: each worker writes its samples to files in one
+    folder, read by whichever worker answers /metrics. The folder must start empty, or a dead
+    worker's counts from an earlier run would be added in."""
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if folder:
+        shutil.rmtree(folder, ignore_errors=True)
+    else:
+        folder = tempfile.mkdtemp(prefix="blog-api-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    os.makedirs(folder, exist_ok=True)
 
 
 def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:

@@ -19,19 +19,32 @@ raised them, so an unrelated `OSError` or `TimeoutError` elsewhere is never take
 """
 
 import asyncio
+import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 from typing import Any, cast
 
 import asyncpg
 import databases
 import databases.core
+from opentelemetry.trace import Tracer
 from sqlalchemy.sql import ClauseElement
 
 from service.db.queries import Query
 from service.db.search import session_settings
 from service.db.urls import asyncpg_dsn
 from service.errors import DatabaseUnavailable
+from service.observability import metrics, tracing
+
+logger = logging.getLogger(__name__)
+# `databases` logs every statement with its arguments at DEBUG: emails, password hashes. Never.
+logging.getLogger("databases").setLevel(logging.WARNING)
+
+_USED = metrics.connections.labels("used")
+_IDLE = metrics.connections.labels("idle")
+_WAITING = metrics.connection_waiting
+_WAIT_TIME = metrics.connection_wait
 
 Row = asyncpg.Record
 
@@ -90,29 +103,47 @@ class Connection:
         connection: databases.core.Connection,
         *,
         acquire_timeout: float,
+        slow_statement_seconds: float,
         on_broken: Callable[[], Awaitable[None]],
+        idle_size: Callable[[], int],
+        tracer: Tracer | None,
     ) -> None:
         self._connection = connection
+        self._tracer = tracer
         self._acquire_timeout = acquire_timeout
+        self._slow_statement_seconds = slow_statement_seconds
         self._on_broken = on_broken
+        self._idle_size = idle_size
         self.acquired = False
 
     async def _acquire(self) -> None:
         if self.acquired:
             return
+        started = time.perf_counter()
+        _WAITING.inc()
         try:
             async with asyncio.timeout(self._acquire_timeout):
                 await self._connection.__aenter__()
         except TimeoutError:
-            raise DatabaseUnavailable("no database connection is free; try again") from None
+            metrics.connection_timeouts.inc()
+            raise DatabaseUnavailable(
+                "no database connection is free; try again", reason="pool_exhausted"
+            ) from None
         except CONNECTION_ERRORS as exc:
             raise DatabaseUnavailable("the database is unavailable; try again") from exc
+        finally:
+            _WAITING.dec()
+        _WAIT_TIME.observe(time.perf_counter() - started)
+        _USED.inc()
+        _IDLE.set(self._idle_size())
         self.acquired = True
 
     async def _release(self) -> None:
         if self.acquired:
             self.acquired = False
+            _USED.dec()
             await self._connection.__aexit__()
+            _IDLE.set(self._idle_size())
 
     async def release(self) -> None:
         """Give the connection back to the pool now, before slow work that needs none (hashing
@@ -149,17 +180,30 @@ class Connection:
     async def _named(self, query: Query, values: dict[str, Any], limit: int = 0) -> list[Row]:
         args = query.args(values)
         await self._acquire()
+        started = time.perf_counter()
         try:
-            try:
-                return await self._run(query, args, limit)
-            except BROKEN_CONNECTION:
-                # A read outside a transaction is safe to repeat: once, on a fresh connection.
-                if not query.read_only or self._connection._transaction_stack:
-                    raise
-                await self._replace()
-                return await self._run(query, args, limit)
+            tracer = self._tracer
+            with nullcontext() if tracer is None else tracing.statement_span(tracer, query.name):
+                try:
+                    return await self._run(query, args, limit)
+                except BROKEN_CONNECTION:
+                    # A read outside a transaction is safe to repeat: once, on a fresh one.
+                    if not query.read_only or self._connection._transaction_stack:
+                        raise
+                    await self._replace()
+                    return await self._run(query, args, limit)
         except UNAVAILABLE_ERRORS as exc:
-            raise await self._unavailable(exc) from exc
+            unavailable = await self._unavailable(exc)
+            metrics.statement_errors.labels(query.name, unavailable.reason).inc()
+            raise unavailable from exc
+        finally:
+            elapsed = time.perf_counter() - started
+            metrics.statement_duration.labels(query.name).observe(elapsed)
+            if elapsed >= self._slow_statement_seconds:
+                logger.warning(
+                    "slow statement",
+                    extra={"statement": query.name, "duration_ms": round(elapsed * 1000, 1)},
+                )
 
     async def _run(self, query: Query, args: list[Any], limit: int) -> list[Row]:
         async with self._connection._query_lock:
@@ -183,12 +227,18 @@ class Connection:
 
     async def _unavailable(self, exc: BaseException) -> DatabaseUnavailable:
         if isinstance(exc, asyncpg.exceptions.QueryCanceledError):
-            return DatabaseUnavailable("the database is busy; try again")
+            return DatabaseUnavailable(
+                "the database is busy; try again", reason="statement_timeout"
+            )
         if isinstance(exc, TimeoutError):
             # The client-side command timeout; asyncpg has cancelled the statement.
-            return DatabaseUnavailable("the database did not answer in time; try again")
+            return DatabaseUnavailable(
+                "the database did not answer in time; try again", reason="statement_timeout"
+            )
         await self._on_broken()
-        return DatabaseUnavailable("the database connection was lost; try again")
+        return DatabaseUnavailable(
+            "the database connection was lost; try again", reason="connection_lost"
+        )
 
 
 class Database:
@@ -204,9 +254,14 @@ class Database:
         statement_timeout_ms: int = 5_000,
         command_timeout: float = 10.0,
         search_config: str | None = None,
+        slow_statement_ms: int = 500,
         force_rollback: bool = False,
     ) -> None:
         self.acquire_timeout = acquire_timeout
+        self.max_size = max_size
+        self.tracer: Tracer | None = None
+        """Set by the app when tracing is on: a span for each named statement."""
+        self._slow_statement_seconds = slow_statement_ms / 1000
         self._database = databases.Database(
             asyncpg_dsn(url),
             force_rollback=force_rollback,
@@ -217,15 +272,25 @@ class Database:
             server_settings={
                 "application_name": "blog-api",
                 "statement_timeout": str(statement_timeout_ms),
+                # Short statements only: compiling one to machine code costs more than it saves.
+                "jit": "off",
                 **session_settings(search_config),
             },
         )
 
     async def connect(self) -> None:
         await self._database.connect()
+        metrics.connections_max.inc(self.max_size)
+        _IDLE.set(self._idle_size())
 
     async def disconnect(self) -> None:
         await self._database.disconnect()
+        metrics.connections_max.dec(self.max_size)
+        _IDLE.set(0)
+
+    def _idle_size(self) -> int:
+        pool = self._database._backend._pool
+        return 0 if pool is None else int(pool.get_idle_size())
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[Connection]:
@@ -233,7 +298,10 @@ class Database:
         connection = Connection(
             self._database.connection(),
             acquire_timeout=self.acquire_timeout,
+            slow_statement_seconds=self._slow_statement_seconds,
             on_broken=self._expire_connections,
+            idle_size=self._idle_size,
+            tracer=self.tracer,
         )
         try:
             yield connection

@@ -1,0 +1,114 @@
+"""Request ids, request metrics and the access log, in one pure ASGI middleware (one layer, so
+the per-request cost is a few dictionary lookups and clock reads).
+
+- `X-Request-ID`: a client's own id is kept when it is 1-64 characters of `A-Za-z0-9._-`,
+  otherwise a new one is made; it is returned on every response and set in the logging context.
+- Metrics are labelled by the route template that answered (`/blogs/{blog_id}`), or `unmatched`,
+  so made-up paths cannot grow the label set. `/metrics` is left out of its own numbers.
+- An exception no handler knew becomes a JSON 500 carrying the request id, and is logged.
+- The access log is one line per request (ACCESS_LOG): method, route, status, duration, request
+  id and, when a token named them, the user id. A request slower than SLOW_REQUEST_MS is logged
+  as a warning either way.
+"""
+
+import json
+import logging
+import re
+import secrets
+import time
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from service.observability import context, metrics
+
+logger = logging.getLogger("service.access")
+
+_SANE_ID = re.compile(rb"^[A-Za-z0-9._-]{1,64}$")
+_UNMATCHED = "unmatched"
+
+
+class Observe:
+    def __init__(
+        self, app: ASGIApp, *, access_log: bool, slow_request_ms: int, skip: frozenset[str]
+    ) -> None:
+        self.app = app
+        self.access_log = access_log
+        self.slow_seconds = slow_request_ms / 1000
+        self.skip = skip
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in self.skip:
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        request_id = _request_id(scope)
+        id_token = context.request_id.set(request_id)
+        user_token = context.user_id.set(None)
+        header = (b"x-request-id", request_id.encode())
+        status = 0
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", ()), header]
+            await send(message)
+
+        method = scope["method"]
+        in_progress = metrics.requests_in_progress.labels(method)
+        in_progress.inc()
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception:
+            # A bug, never the client's doing: logged with its request id, answered as JSON.
+            logger.exception("unhandled error", extra={"method": method, "path": scope["path"]})
+            if not status:
+                await send_with_id(_internal_error_start())
+                await send({"type": "http.response.body", "body": _internal_error(request_id)})
+            status = 500
+        finally:
+            in_progress.dec()
+            elapsed = time.perf_counter() - started
+            route = getattr(scope.get("route"), "path", _UNMATCHED)
+            code = str(status)
+            metrics.requests.labels(method, route, code).inc()
+            metrics.request_duration.labels(method, route, code).observe(elapsed)
+            # A refusal may be slow on purpose (see early_refusals.py): not worth a warning.
+            slow = elapsed >= self.slow_seconds and status != 429
+            if self.access_log or slow:
+                logger.log(
+                    logging.WARNING if slow else logging.INFO,
+                    "slow request" if slow else "request",
+                    extra={
+                        "method": method,
+                        "route": route,
+                        "status": status,
+                        "duration_ms": round(elapsed * 1000, 1),
+                        "request_id": request_id,
+                        "user_id": context.user_id.get(),
+                    },
+                )
+            context.user_id.reset(user_token)
+            context.request_id.reset(id_token)
+
+
+def _internal_error(request_id: str) -> bytes:
+    return json.dumps({"detail": "internal server error", "request_id": request_id}).encode()
+
+
+def _internal_error_start() -> Message:
+    return {
+        "type": "http.response.start",
+        "status": 500,
+        "headers": [(b"content-type", b"application/json")],
+    }
+
+
+def _request_id(scope: Scope) -> str:
+    for name, value in scope["headers"]:
+        if name == b"x-request-id":
+            if _SANE_ID.match(value):
+                given: str = value.decode("ascii")
+                return given
+            break
+    return secrets.token_hex(8)
