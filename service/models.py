@@ -21,9 +21,17 @@ MAX_ID = 2**63 - 1
 _NO_NUL = r"^[^\x00]*$"
 
 
+# What `strip_whitespace` trims (Unicode White_Space), and so what sql/maintenance/data_fix.sql
+# trims too. Python's own str.strip() would also trim \x1c-\x1f.
+WHITESPACE = (
+    "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007"
+    "\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+
+
 def normalize_email(email: str) -> str:
     """Emails are kept trimmed and lower-cased; compare them only in this form."""
-    return email.strip().lower()
+    return email.strip(WHITESPACE).lower()
 
 
 Name = Annotated[

@@ -1,16 +1,25 @@
+import gc
+import platform
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from typing import Any
 
 from fastapi import FastAPI
 
+from service import __version__
 from service.api import error_handlers
 from service.api.cursors import CursorCodec
-from service.api.middleware.body_limit import BodySizeLimit
+from service.api.middleware.body_limit import RequestBodyLimits
+from service.api.middleware.early_refusals import EarlyRefusals
+from service.api.middleware.observe import Observe
+from service.api.middleware.security_headers import SecurityHeaders
 from service.api.routes import auth, blogs, health, users
+from service.api.routes import metrics as metrics_route
 from service.db.database import Database
-from service.deployment import check_search_config, deployment_id
-from service.limits import Limit, LoginLimits, SignupLimits
+from service.deployment import check_search_config, deployment_id, server_version
+from service.limits import KnownOverLimit, Limit, LoginLimits, SignupLimits
+from service.observability import metrics, tracing
 from service.passwords import PasswordHasher
 from service.settings import Settings
 from service.tokens import TokenCodec
@@ -36,60 +45,113 @@ def database_from(settings: Settings) -> Database:
         statement_timeout_ms=settings.db_statement_timeout_ms,
         command_timeout=settings.db_command_timeout,
         search_config=settings.search_config,
+        slow_statement_ms=settings.slow_statement_ms,
     )
 
 
-def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    database: Database | None = None,
+    tracer_provider: Any = None,
+) -> FastAPI:
+    """The app. `tracer_provider` (an OpenTelemetry TracerProvider) turns tracing on; without
+    one, OTEL_EXPORTER_OTLP_ENDPOINT does (see service/observability/tracing.py)."""
     settings = settings or Settings()
     settings.warn_about_random_secret()
     database = database or database_from(settings)
+    tracer_provider = tracer_provider or tracing.provider_from_environment()
+    if tracer_provider is not None:
+        database.tracer = tracing.database_tracer(tracer_provider)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await database.connect()
+        # Made at each start, so an app started again gets hashing threads again.
+        hasher = app.state.hasher = PasswordHasher(
+            concurrency=settings.password_hash_concurrency,
+            wait_seconds=settings.password_hash_wait_seconds,
+        )
         try:
             async with database.connection() as db:
                 await check_search_config(db=db, name=settings.search_config)
                 audience = await deployment_id(db=db)
+                postgresql = await server_version(db=db)
+            metrics.build_info.labels(__version__, platform.python_version(), postgresql).set(1)
             app.state.tokens = TokenCodec(
                 secret=settings.token_secret,
                 issuer=settings.token_issuer,
                 audience=audience,
                 expires_in=timedelta(minutes=settings.token_expire_minutes),
             )
+            # What start-up made lives as long as the process: keep the garbage collector from
+            # walking it again on every full collection (pauses of tens of ms otherwise).
+            gc.freeze()
             yield
         finally:
+            hasher.close()
             await database.disconnect()
 
     app = FastAPI(
         title="Blog API",
-        version="0.1.0",
+        version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        # Server spans when tracing is on; metrics are ours (Prometheus), not FastAPI's.
+        telemetry={
+            "tracing": tracer_provider is not None,
+            "tracer_provider": tracer_provider,
+            "metrics": False,
+            "logs": False,
+        },
     )
     app.state.settings = settings
     app.state.database = database
     app.state.cursors = CursorCodec(settings.token_secret)
-    app.state.hasher = PasswordHasher(
-        concurrency=settings.password_hash_concurrency,
-        wait_seconds=settings.password_hash_wait_seconds,
-    )
+    known_over_limit = KnownOverLimit()
     login_window = settings.login_failure_window_seconds
-    app.state.login_limits = LoginLimits(
+    login_limits = LoginLimits(
         per_account_and_address=Limit(
             "login-pair", settings.login_max_failures_per_account_and_address, login_window
         ),
         per_account=Limit("login-account", settings.login_max_failures_per_account, login_window),
         per_address=Limit("login-address", settings.login_max_failures_per_address, login_window),
+        known=known_over_limit,
     )
-    app.state.signup_limits = SignupLimits(
+    signup_limits = SignupLimits(
         per_address=Limit(
             "signup-address", settings.signup_max_per_address, settings.signup_window_seconds
-        )
+        ),
+        known=known_over_limit,
     )
+    app.state.login_limits, app.state.signup_limits = login_limits, signup_limits
+
+    # Middleware, innermost first (each one added wraps the ones before it).
     # Ours rather than FastAPI's max_body_size, whose early 413 is plain text, not {"detail"}.
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        RequestBodyLimits,
+        max_bytes=settings.max_body_bytes,
+        timeout_seconds=settings.body_timeout_seconds,
+    )
+    app.add_middleware(
+        EarlyRefusals,
+        routes={
+            ("POST", "/users"): (signup_limits.known_over, SignupLimits.message),
+            ("POST", "/auth/token"): (login_limits.known_over, LoginLimits.message),
+        },
+    )
+    # Its headers reach every answer of the app and of the middleware above.
+    app.add_middleware(SecurityHeaders)
+    # Outermost of ours: every response gets its request id, and every request is measured.
+    app.add_middleware(
+        Observe,
+        access_log=settings.access_log,
+        slow_request_ms=settings.slow_request_ms,
+        skip=frozenset({"/metrics"}),
+    )
     error_handlers.install(app)
     for module in (auth, users, blogs, health):
         app.include_router(module.router)
+    if settings.metrics_enabled:
+        app.include_router(metrics_route.router)
     return app

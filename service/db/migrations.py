@@ -11,6 +11,7 @@ CREATE INDEX CONCURRENTLY there), so a failure can leave nothing half-applied bu
 index; the run then stops before recording it, naming the index to drop before the next try.
 """
 
+import asyncio
 import hashlib
 import re
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from service.db.urls import asyncpg_dsn
 _LOCK_KEY = int.from_bytes(b"blog-api", "big") & 0x7FFF_FFFF_FFFF_FFFF
 _FILE_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 _NO_TRANSACTION = "-- transaction: no"
+_LOCK_POLL_SECONDS = 0.1
 
 _INVALID_INDEXES = """
 SELECT i.indexrelid::regclass::text
@@ -177,7 +179,11 @@ async def migrate(
     migrations = load_migrations(directory)
     conn = await asyncpg.connect(asyncpg_dsn(url), server_settings=session_settings(search_config))
     try:
-        await conn.execute("SELECT pg_advisory_lock($1)", _LOCK_KEY)
+        # Polled, not waited for inside one statement: a waiting statement keeps a snapshot
+        # open, which a CREATE INDEX CONCURRENTLY in the run holding the lock would wait for:
+        # a deadlock.
+        while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", _LOCK_KEY):  # noqa: ASYNC110
+            await asyncio.sleep(_LOCK_POLL_SECONDS)
         # A migration waiting for a lock on a busy table would queue every query behind it;
         # give up instead. Statements themselves may take long (an index built concurrently).
         await conn.execute(

@@ -1,11 +1,49 @@
 -- A page of blogs matching a web-search style query (`websearch_to_tsquery`: words, "quoted
 -- phrases", `or`, `-word`), newest first, after the keyset (before_created_at, before_id).
--- Planned for each query's words (plan: custom), so PostgreSQL picks by how common they are:
--- for rare words, ix_blogs_search_vector (GIN) and a top-N sort of the few matches; for common
--- ones, the newest-first walk of ix_blogs_created_at_id, stopping after `limit` matches.
--- params: config, query, before_created_at, before_id, limit
+--
+-- Its cost is bounded whatever the words, without trusting the planner's guess of how common
+-- they are (a word missing from the statistics is guessed at half the rarest known word's
+-- frequency, which on a small vocabulary sends a search for gibberish on a walk of the whole
+-- table):
+-- 1. `recent` walks ix_blogs_created_at_id newest first through at most `window` blogs and keeps
+--    the first `limit` matches. A common word fills the page within a few dozen rows.
+-- 2. Only if it fell short (the words are rare among recent blogs) are all matches fetched
+--    through the GIN index ix_blogs_search_vector and the newest `limit` of them sorted out;
+--    OFFSET 0 keeps the planner from turning that back into an index walk. Rare words have few
+--    matches, so that is cheap too.
+-- Planned per call (plan: custom), so step 2 is planned for the words actually searched.
+-- params: config, query, before_created_at, before_id, limit, window
 -- read-only: yes
 -- plan: custom
+WITH recent AS MATERIALIZED (
+    SELECT newest.id
+    FROM (
+        SELECT id, search_vector
+        FROM blogs
+        WHERE (created_at, id) < ($3, $4)
+        ORDER BY created_at DESC, id DESC
+        LIMIT $6
+    ) AS newest
+    WHERE newest.search_vector @@ websearch_to_tsquery($1::regconfig, $2::text)
+    LIMIT $5
+), found AS (
+    SELECT id FROM recent
+    WHERE (SELECT count(*) FROM recent) = $5
+    UNION ALL
+    (
+        SELECT matching.id
+        FROM (
+            SELECT id, created_at
+            FROM blogs
+            WHERE (SELECT count(*) FROM recent) < $5
+              AND search_vector @@ websearch_to_tsquery($1::regconfig, $2::text)
+              AND (created_at, id) < ($3, $4)
+            OFFSET 0
+        ) AS matching
+        ORDER BY matching.created_at DESC, matching.id DESC
+        LIMIT $5
+    )
+)
 SELECT b.id,
        b.title,
        b.body,
@@ -13,9 +51,8 @@ SELECT b.id,
        b.updated_at,
        u.id   AS owner_id,
        u.name AS owner_name
-FROM blogs AS b
+FROM found
+JOIN blogs AS b ON b.id = found.id
 JOIN users AS u ON u.id = b.user_id
-WHERE b.search_vector @@ websearch_to_tsquery($1::regconfig, $2::text)
-  AND (b.created_at, b.id) < ($3, $4)
 ORDER BY b.created_at DESC, b.id DESC
 LIMIT $5

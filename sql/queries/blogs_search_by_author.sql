@@ -1,9 +1,39 @@
--- One author's page of blogs matching a search query, newest first; see blogs_search.sql.
--- An author's blogs are few next to all of them: their newest-first walk
--- (ix_blogs_user_id_created_at_id) with the match as a filter, or the GIN index for rare words.
--- params: author_id, config, query, before_created_at, before_id, limit
+-- One author's page of blogs matching a search query, newest first: blogs_search.sql's two
+-- steps, walking the author's own index (ix_blogs_user_id_created_at_id) in step 1.
+-- params: author_id, config, query, before_created_at, before_id, limit, window
 -- read-only: yes
 -- plan: custom
+WITH recent AS MATERIALIZED (
+    SELECT newest.id
+    FROM (
+        SELECT id, search_vector
+        FROM blogs
+        WHERE user_id = $1
+          AND (created_at, id) < ($4, $5)
+        ORDER BY created_at DESC, id DESC
+        LIMIT $7
+    ) AS newest
+    WHERE newest.search_vector @@ websearch_to_tsquery($2::regconfig, $3::text)
+    LIMIT $6
+), found AS (
+    SELECT id FROM recent
+    WHERE (SELECT count(*) FROM recent) = $6
+    UNION ALL
+    (
+        SELECT matching.id
+        FROM (
+            SELECT id, created_at
+            FROM blogs
+            WHERE (SELECT count(*) FROM recent) < $6
+              AND user_id = $1
+              AND search_vector @@ websearch_to_tsquery($2::regconfig, $3::text)
+              AND (created_at, id) < ($4, $5)
+            OFFSET 0
+        ) AS matching
+        ORDER BY matching.created_at DESC, matching.id DESC
+        LIMIT $6
+    )
+)
 SELECT b.id,
        b.title,
        b.body,
@@ -11,10 +41,8 @@ SELECT b.id,
        b.updated_at,
        u.id   AS owner_id,
        u.name AS owner_name
-FROM blogs AS b
+FROM found
+JOIN blogs AS b ON b.id = found.id
 JOIN users AS u ON u.id = b.user_id
-WHERE b.user_id = $1
-  AND b.search_vector @@ websearch_to_tsquery($2::regconfig, $3::text)
-  AND (b.created_at, b.id) < ($4, $5)
 ORDER BY b.created_at DESC, b.id DESC
 LIMIT $6

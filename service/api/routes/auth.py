@@ -1,14 +1,29 @@
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
-from fastapi.security import OAuth2PasswordRequestForm
+from fastapi import APIRouter, Depends, Form
 
-from service import limits, users
+from service import users
 from service.api.dependencies import ClientAddress, DbDep, HasherDep, LoginLimitsDep, TokensDep
 from service.api.openapi import responses
 from service.models import Token, normalize_email
 
 router = APIRouter(prefix="/auth", tags=["auth"])
+
+
+@dataclass(frozen=True)
+class LoginForm:
+    username: str
+    password: str
+
+
+async def login_form(
+    username: Annotated[str, Form(min_length=1, max_length=320, description="The email.")],
+    password: Annotated[str, Form(min_length=1, max_length=128)],
+) -> LoginForm:
+    """The OAuth2 password form's two fields, bounded. (FastAPI's OAuth2PasswordRequestForm is a
+    class, which FastAPI builds in a worker thread: a thread hop on every login attempt.)"""
+    return LoginForm(username=username, password=password)
 
 
 @router.post(
@@ -31,11 +46,10 @@ async def login(
     tokens: TokensDep,
     login_limits: LoginLimitsDep,
     address: ClientAddress,
-    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    form: Annotated[LoginForm, Depends(login_form)],
 ) -> Token:
     account = normalize_email(form.username)
-    attempts = login_limits.attempts(account=account, address=address)
-    await limits.count(db=db, attempts=attempts, message="too many failed logins; try again later")
+    await login_limits.count(db=db, account=account, address=address)
     claims = await users.authenticate(db=db, hasher=hasher, email=account, password=form.password)
-    await limits.forgive(db=db, attempts=attempts[1:], cleared=attempts[:1])
+    await login_limits.forgive(db=db, account=account, address=address)
     return Token(access_token=tokens.encode(user_id=claims.user_id, version=claims.version))

@@ -1,6 +1,6 @@
 from fastapi import APIRouter, Response, status
 
-from service import blogs, limits, users
+from service import blogs, users
 from service.api import etags
 from service.api.dependencies import (
     ClientAddress,
@@ -46,11 +46,7 @@ async def create_user(
     address: ClientAddress,
     data: UserCreate,
 ) -> User:
-    await limits.count(
-        db=db,
-        attempts=signup_limits.attempts(address=address),
-        message="too many sign-ups from this address; try again later",
-    )
+    await signup_limits.count(db=db, address=address)
     return await users.create_user(db=db, hasher=hasher, data=data)
 
 
@@ -83,7 +79,7 @@ async def update_me(db: DbDep, hasher: HasherDep, user: CurrentUser, data: UserU
     "/me",
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
-    responses=responses(401, 403, 409),
+    responses=responses(400, 401, 403, 409, 413),
     summary="Delete the current user and all their blogs",
     description="Needs `current_password` in the body (422 without it, 403 when it is wrong).",
 )
