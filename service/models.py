@@ -163,3 +163,10 @@ class Token(BaseModel):
 
 class Health(BaseModel):
     status: Literal["ok"] = "ok"
+
+
+class Readiness(BaseModel):
+    status: Literal["ok", "unavailable"]
+    databases: dict[str, str] = Field(
+        description="`primary` and each replica (`replica-1`, ...): ok, lagging or down."
+    )

@@ -20,6 +20,13 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
     database_url: str | None = None
+    # The server itself, for what a transaction pooler cannot carry: migrations (a session
+    # advisory lock), seeding and maintenance. Defaults to DATABASE_URL.
+    database_direct_url: str | None = None
+    db_pooler: Literal["none", "pgbouncer"] = "none"
+    database_replica_urls: str = ""
+    replica_max_lag: float = Field(default=5.0, gt=0)
+    replica_check_seconds: float = Field(default=1.0, gt=0)
     db_pool_min_size: int = Field(default=2, ge=0)
     db_pool_max_size: int = Field(default=10, ge=1)
     db_acquire_timeout: float = Field(default=5.0, gt=0)
@@ -52,7 +59,7 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
-    workers: int = Field(default=1, ge=1)
+    workers: int | Literal["auto"] = 1
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
     log_format: Literal["auto", "json", "text"] = "auto"
     access_log: bool = True
@@ -95,6 +102,21 @@ class Settings(BaseSettings):
                 "TOKEN_SECRET is not set: using a random one, so tokens and page cursors "
                 "do not survive a restart."
             )
+
+    @field_validator("workers")
+    @classmethod
+    def _some_workers(cls, value: int | str) -> int | str:
+        if value != "auto" and int(value) < 1:
+            raise ValueError("must be 1 or more, or auto (one per CPU core)")
+        return value
+
+    @property
+    def worker_count(self) -> int:
+        return (os.cpu_count() or 1) if self.workers == "auto" else int(self.workers)
+
+    @property
+    def replica_urls(self) -> list[str]:
+        return [url.strip() for url in self.database_replica_urls.split(",") if url.strip()]
 
     @model_validator(mode="after")
     def _check_pool(self) -> "Settings":

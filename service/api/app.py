@@ -17,6 +17,7 @@ from service.api.middleware.security_headers import SecurityHeaders
 from service.api.routes import auth, blogs, health, users
 from service.api.routes import metrics as metrics_route
 from service.db.database import Database
+from service.db.replicas import Databases
 from service.deployment import check_search_config, deployment_id, server_version
 from service.limits import KnownOverLimit, Limit, LoginLimits, SignupLimits
 from service.observability import metrics, tracing
@@ -32,13 +33,15 @@ Lists are keyset pages: pass a page's `next_cursor` as `cursor` to get the next 
 """
 
 
-def database_from(settings: Settings) -> Database:
-    if not settings.database_url:
+def database_from(settings: Settings, url: str | None = None) -> Database:
+    """A pool on DATABASE_URL (or on `url`, a replica's) as the settings describe it."""
+    url = url or settings.database_url
+    if not url:
         raise RuntimeError(
             "DATABASE_URL is not set; `python -m service serve` starts a local server"
         )
     return Database(
-        settings.database_url,
+        url,
         min_size=settings.db_pool_min_size,
         max_size=settings.db_pool_max_size,
         acquire_timeout=settings.db_acquire_timeout,
@@ -46,6 +49,7 @@ def database_from(settings: Settings) -> Database:
         command_timeout=settings.db_command_timeout,
         search_config=settings.search_config,
         slow_statement_ms=settings.slow_statement_ms,
+        pooler=settings.db_pooler != "none",
     )
 
 
@@ -53,20 +57,31 @@ def create_app(
     settings: Settings | None = None,
     *,
     database: Database | None = None,
+    replicas: list[Database] | None = None,
     tracer_provider: Any = None,
 ) -> FastAPI:
-    """The app. `tracer_provider` (an OpenTelemetry TracerProvider) turns tracing on; without
-    one, OTEL_EXPORTER_OTLP_ENDPOINT does (see service/observability/tracing.py)."""
+    """The app, on `database` and `replicas` or those the settings name. `tracer_provider` (an
+    OpenTelemetry TracerProvider) turns tracing on; without one, OTEL_EXPORTER_OTLP_ENDPOINT does
+    (see service/observability/tracing.py)."""
     settings = settings or Settings()
     settings.warn_about_random_secret()
     database = database or database_from(settings)
+    if replicas is None:
+        replicas = [database_from(settings, url) for url in settings.replica_urls]
+    pools = Databases(
+        database,
+        replicas,
+        max_lag=settings.replica_max_lag,
+        check_seconds=settings.replica_check_seconds,
+    )
     tracer_provider = tracer_provider or tracing.provider_from_environment()
     if tracer_provider is not None:
-        database.tracer = tracing.database_tracer(tracer_provider)
+        for pool in (database, *replicas):
+            pool.tracer = tracing.database_tracer(tracer_provider)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await database.connect()
+        await pools.connect()
         # Made at each start, so an app started again gets hashing threads again.
         hasher = app.state.hasher = PasswordHasher(
             concurrency=settings.password_hash_concurrency,
@@ -90,7 +105,7 @@ def create_app(
             yield
         finally:
             hasher.close()
-            await database.disconnect()
+            await pools.disconnect()
 
     app = FastAPI(
         title="Blog API",
@@ -107,6 +122,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.database = database
+    app.state.databases = pools
     app.state.cursors = CursorCodec(settings.token_secret)
     known_over_limit = KnownOverLimit()
     login_window = settings.login_failure_window_seconds

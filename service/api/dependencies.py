@@ -7,7 +7,8 @@ from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 
 from service.api.cursors import CursorCodec
-from service.db.database import Connection, Database
+from service.db.database import Connection
+from service.db.replicas import Databases
 from service.limits import LoginLimits, SignupLimits
 from service.models import User
 from service.observability import context
@@ -25,9 +26,9 @@ async def get_settings(request: Request) -> Settings:
     return settings
 
 
-async def get_database(request: Request) -> Database:
-    database: Database = request.app.state.database
-    return database
+async def get_databases(request: Request) -> Databases:
+    databases: Databases = request.app.state.databases
+    return databases
 
 
 async def get_cursors(request: Request) -> CursorCodec:
@@ -62,7 +63,7 @@ async def get_client_address(request: Request) -> str:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-DatabaseDep = Annotated[Database, Depends(get_database)]
+DatabasesDep = Annotated[Databases, Depends(get_databases)]
 CursorsDep = Annotated[CursorCodec, Depends(get_cursors)]
 TokensDep = Annotated[TokenCodec, Depends(get_tokens)]
 HasherDep = Annotated[PasswordHasher, Depends(get_hasher)]
@@ -71,10 +72,18 @@ SignupLimitsDep = Annotated[SignupLimits, Depends(get_signup_limits)]
 ClientAddress = Annotated[str, Depends(get_client_address)]
 
 
-async def get_db(database: DatabaseDep) -> AsyncIterator[Connection]:
-    """One pooled connection for the whole request, released as soon as the endpoint returns."""
-    async with database.connection() as connection:
-        yield connection
+async def get_db(request: Request, databases: DatabasesDep) -> AsyncIterator[Connection]:
+    """One pooled connection for the whole request, released as soon as the endpoint returns.
+
+    Anonymous reads (GET without a bearer token) go to a replica when there is a healthy one;
+    everything else to the primary, so whoever writes reads their own writes.
+    """
+    if request.method == "GET" and "authorization" not in request.headers:
+        async with databases.reading() as connection:
+            yield connection
+    else:
+        async with databases.writing() as connection:
+            yield connection
 
 
 DbDep = Annotated[Connection, Depends(get_db, scope="function")]

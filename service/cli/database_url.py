@@ -1,6 +1,7 @@
 import os
 import sys
 
+from service.cli.errors import CommandError
 from service.db import embedded
 from service.settings import Settings
 
@@ -17,3 +18,16 @@ def database_url(settings: Settings) -> str:
     url = embedded.start(data_dir)
     os.environ["DATABASE_URL"] = url
     return url
+
+
+def direct_url(settings: Settings) -> str:
+    """Where session-level work goes (migrations hold an advisory lock; seed and maintenance set
+    session options): DATABASE_DIRECT_URL, or DATABASE_URL when no pooler sits in between."""
+    if settings.database_direct_url:
+        return settings.database_direct_url
+    if settings.db_pooler != "none":
+        raise CommandError(
+            f"DB_POOLER={settings.db_pooler}: set DATABASE_DIRECT_URL to the PostgreSQL server "
+            "itself; migrations, seed and sql need a session a transaction pooler cannot keep"
+        )
+    return database_url(settings)

@@ -3,7 +3,7 @@
 import argparse
 import asyncio
 
-from service.cli.database_url import database_url
+from service.cli.database_url import direct_url
 from service.db import migrations
 from service.settings import Settings
 
@@ -17,7 +17,7 @@ def apply(url: str, settings: Settings) -> None:
 
 
 def _migrate(args: argparse.Namespace, settings: Settings) -> None:
-    url = database_url(settings)
+    url = direct_url(settings)
     if not args.status:
         apply(url, settings)
         return

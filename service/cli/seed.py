@@ -25,7 +25,7 @@ from typing import Any
 
 import asyncpg
 
-from service.cli.database_url import database_url
+from service.cli.database_url import direct_url
 from service.db import migrations
 from service.db.search import session_settings
 from service.db.urls import asyncpg_dsn
@@ -275,7 +275,7 @@ def _seed_command(args: argparse.Namespace, settings: Settings) -> int:
         batch_size=args.batch_size,
         truncate=args.truncate,
     )
-    done = asyncio.run(seed(database_url(settings), plan, search_config=settings.search_config))
+    done = asyncio.run(seed(direct_url(settings), plan, search_config=settings.search_config))
     rate = (done.users + done.blogs) / max(done.seconds, 1e-9)
     print(
         f"seeded {done.users:,} users and {done.blogs:,} blogs in {done.seconds:.1f}s "

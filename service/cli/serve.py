@@ -7,7 +7,7 @@ import shutil
 import signal
 import tempfile
 
-from service.cli.database_url import database_url
+from service.cli.database_url import database_url, direct_url
 from service.cli.migrate import apply
 from service.observability import logs
 from service.settings import Settings
@@ -18,14 +18,14 @@ def _serve(args: argparse.Namespace, settings: Settings) -> None:
 
     from service.cli.http_protocol import LimitedHttpToolsProtocol
 
-    url = database_url(settings)
+    database_url(settings)  # starts the embedded server when DATABASE_URL is unset
     if settings.migrate_on_start:
-        apply(url, settings)
+        apply(direct_url(settings), settings)
     settings.warn_about_random_secret()
     if not os.environ.get("TOKEN_SECRET"):
         # One random secret for every worker, so a token from one is good at the others.
         os.environ["TOKEN_SECRET"] = settings.token_secret
-    workers = args.workers or settings.workers
+    workers = args.workers or settings.worker_count
     if workers > 1:
         _share_metrics_between_workers()
     host = args.host or settings.host
@@ -71,9 +71,19 @@ def _share_metrics_between_workers() -> None:
     os.makedirs(folder, exist_ok=True)
 
 
+def _workers(value: str) -> int:
+    if value == "auto":
+        return os.cpu_count() or 1
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of workers, nor auto")
+    return int(value)
+
+
 def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     serve = commands.add_parser("serve", help="migrate, then serve the API (the default)")
     serve.add_argument("--host", help="interface to bind (HOST, default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (PORT, default 8000)")
-    serve.add_argument("--workers", type=int, help="worker processes (WORKERS, default 1)")
+    serve.add_argument(
+        "--workers", type=_workers, help="worker processes, or auto: one per core (WORKERS, 1)"
+    )
     serve.set_defaults(handler=_serve)

@@ -13,7 +13,7 @@ import time
 from collections.abc import Awaitable
 from typing import TypeVar
 
-from service.cli.database_url import database_url
+from service.cli.database_url import direct_url
 from service.cli.errors import CommandError
 from service.cli.render import FORMATS, colored, render, table
 from service.db import maintenance, queries
@@ -103,7 +103,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         _timed(
             script.name,
             maintenance.run(
-                url=database_url(settings),
+                url=direct_url(settings),
                 script=script,
                 params=params,
                 dry_run=args.dry_run,
@@ -129,7 +129,7 @@ def _explain(args: argparse.Namespace, settings: Settings) -> int:
         _timed(
             args.query,
             maintenance.explain(
-                url=database_url(settings),
+                url=direct_url(settings),
                 query=named[args.query],
                 params=maintenance.parse_assignments(args.param, nulls=args.null),
                 analyze=args.analyze,

@@ -16,12 +16,20 @@
 Errors that mean "the database cannot serve us now" (no free connection, a lost connection, a
 statement or command timeout) become `DatabaseUnavailable` right where a call to the database
 raised them, so an unrelated `OSError` or `TimeoutError` elsewhere is never taken for one.
+
+Behind a transaction pooler (PgBouncer, `pooler=True`) a server connection is ours only for one
+transaction: no named prepared statements (asyncpg's statement cache is off), no session
+settings (startup parameters are not passed on), so every statement runs in a transaction of its
+own that first sets them with SET LOCAL. That costs two round trips per statement more.
+
+A connection to a replica (`fallback=`) moves to the primary, once, when the replica cannot
+serve, and reports it (`on_unavailable`), so a replica going away fails no request.
 """
 
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, nullcontext
 from typing import Any, cast
 
@@ -98,23 +106,16 @@ class Connection:
     keep a connection from other requests.
     """
 
-    def __init__(
-        self,
-        connection: databases.core.Connection,
-        *,
-        acquire_timeout: float,
-        slow_statement_seconds: float,
-        on_broken: Callable[[], Awaitable[None]],
-        idle_size: Callable[[], int],
-        tracer: Tracer | None,
-    ) -> None:
-        self._connection = connection
-        self._tracer = tracer
-        self._acquire_timeout = acquire_timeout
-        self._slow_statement_seconds = slow_statement_seconds
-        self._on_broken = on_broken
-        self._idle_size = idle_size
+    def __init__(self, database: "Database", *, fallback: "Database | None" = None) -> None:
+        self._database = database
+        self._connection: databases.core.Connection = database._pool.connection()
+        self._fallback = fallback
         self.acquired = False
+
+    @property
+    def database(self) -> "Database":
+        """The database this connection is on now (the primary, after a fallback)."""
+        return self._database
 
     async def _acquire(self) -> None:
         if self.acquired:
@@ -122,7 +123,7 @@ class Connection:
         started = time.perf_counter()
         _WAITING.inc()
         try:
-            async with asyncio.timeout(self._acquire_timeout):
+            async with asyncio.timeout(self._database.acquire_timeout):
                 await self._connection.__aenter__()
         except TimeoutError:
             metrics.connection_timeouts.inc()
@@ -135,7 +136,7 @@ class Connection:
             _WAITING.dec()
         _WAIT_TIME.observe(time.perf_counter() - started)
         _USED.inc()
-        _IDLE.set(self._idle_size())
+        _IDLE.set(self._database._idle_size())
         self.acquired = True
 
     async def _release(self) -> None:
@@ -143,7 +144,7 @@ class Connection:
             self.acquired = False
             _USED.dec()
             await self._connection.__aexit__()
-            _IDLE.set(self._idle_size())
+            _IDLE.set(self._database._idle_size())
 
     async def release(self) -> None:
         """Give the connection back to the pool now, before slow work that needs none (hashing
@@ -159,9 +160,23 @@ class Connection:
 
     async def fetch_one(self, statement: ClauseElement) -> Row | None:
         """Run a Core statement, compiled by `databases` on every call."""
+        try:
+            return await self._fetch_one(statement)
+        except DatabaseUnavailable as unavailable:
+            await self._fall_back(unavailable)
+            return await self._fetch_one(statement)
+
+    async def _fetch_one(self, statement: ClauseElement) -> Row | None:
         await self._acquire()
         try:
-            record = await self._connection.fetch_one(statement)
+            setup = self._database.per_transaction
+            if setup is None:
+                record = await self._connection.fetch_one(statement)
+            else:
+                raw = self._connection.raw_connection
+                async with raw.transaction():
+                    await raw.execute(setup)
+                    record = await self._connection.fetch_one(statement)
         except UNAVAILABLE_ERRORS as exc:
             raise await self._unavailable(exc) from exc
         # databases' asyncpg backend hands back the asyncpg record itself as `_mapping`.
@@ -179,10 +194,17 @@ class Connection:
 
     async def _named(self, query: Query, values: dict[str, Any], limit: int = 0) -> list[Row]:
         args = query.args(values)
+        try:
+            return await self._measured(query, args, limit)
+        except DatabaseUnavailable as unavailable:
+            await self._fall_back(unavailable)
+            return await self._measured(query, args, limit)
+
+    async def _measured(self, query: Query, args: list[Any], limit: int) -> list[Row]:
         await self._acquire()
         started = time.perf_counter()
         try:
-            tracer = self._tracer
+            tracer = self._database.tracer
             with nullcontext() if tracer is None else tracing.statement_span(tracer, query.name):
                 try:
                     return await self._run(query, args, limit)
@@ -199,7 +221,7 @@ class Connection:
         finally:
             elapsed = time.perf_counter() - started
             metrics.statement_duration.labels(query.name).observe(elapsed)
-            if elapsed >= self._slow_statement_seconds:
+            if elapsed >= self._database.slow_statement_seconds:
                 logger.warning(
                     "slow statement",
                     extra={"statement": query.name, "duration_ms": round(elapsed * 1000, 1)},
@@ -208,9 +230,12 @@ class Connection:
     async def _run(self, query: Query, args: list[Any], limit: int) -> list[Row]:
         async with self._connection._query_lock:
             raw: asyncpg.Connection = self._connection.raw_connection
+            setup = self._database.per_transaction
             if query.custom_plan:
+                setup = _CUSTOM_PLAN if setup is None else f"{setup}; {_CUSTOM_PLAN}"
+            if setup is not None:
                 async with raw.transaction():
-                    await raw.execute(_CUSTOM_PLAN)
+                    await raw.execute(setup)
                     rows: list[Row] = await raw.fetch(query.sql, *args)
                 return rows[:limit] if limit else rows
             if limit == 1:
@@ -222,8 +247,19 @@ class Connection:
     async def _replace(self) -> None:
         """Swap a broken connection for a new one, and have the pool renew all the others."""
         await self._release()
-        await self._on_broken()
+        await self._database._expire_connections()
         await self._acquire()
+
+    async def _fall_back(self, unavailable: DatabaseUnavailable) -> None:
+        """On a replica that cannot serve, move to the primary (or give up: no fallback, or a
+        statement too slow for any server)."""
+        if self._fallback is None or unavailable.reason == "statement_timeout":
+            raise unavailable
+        if self._database.on_unavailable is not None:
+            self._database.on_unavailable()
+        await self._release()
+        self._database, self._fallback = self._fallback, None
+        self._connection = self._database._pool.connection()
 
     async def _unavailable(self, exc: BaseException) -> DatabaseUnavailable:
         if isinstance(exc, asyncpg.exceptions.QueryCanceledError):
@@ -235,14 +271,14 @@ class Connection:
             return DatabaseUnavailable(
                 "the database did not answer in time; try again", reason="statement_timeout"
             )
-        await self._on_broken()
+        await self._database._expire_connections()
         return DatabaseUnavailable(
             "the database connection was lost; try again", reason="connection_lost"
         )
 
 
 class Database:
-    """The application's connection pool."""
+    """A connection pool: the application's primary, or one replica."""
 
     def __init__(
         self,
@@ -255,54 +291,61 @@ class Database:
         command_timeout: float = 10.0,
         search_config: str | None = None,
         slow_statement_ms: int = 500,
+        pooler: bool = False,
         force_rollback: bool = False,
     ) -> None:
+        self.url = url
         self.acquire_timeout = acquire_timeout
         self.max_size = max_size
+        self.slow_statement_seconds = slow_statement_ms / 1000
         self.tracer: Tracer | None = None
         """Set by the app when tracing is on: a span for each named statement."""
-        self._slow_statement_seconds = slow_statement_ms / 1000
-        self._database = databases.Database(
+        self.on_unavailable: Callable[[], None] | None = None
+        """Called when a request finds this database unable to serve (replicas use it)."""
+        session = {
+            "statement_timeout": str(statement_timeout_ms),
+            # Short statements only: compiling one to machine code costs more than it saves.
+            "jit": "off",
+            **session_settings(search_config),
+        }
+        self.per_transaction = (
+            "; ".join(f"SET LOCAL {name} = '{value}'" for name, value in session.items())
+            if pooler
+            else None
+        )
+        """SET LOCAL statements every statement's transaction starts with, behind a pooler."""
+        self._pool = databases.Database(
             asyncpg_dsn(url),
             force_rollback=force_rollback,
             min_size=min_size,
             max_size=max_size,
             command_timeout=command_timeout,
             reset=_keep_session,
-            server_settings={
-                "application_name": "blog-api",
-                "statement_timeout": str(statement_timeout_ms),
-                # Short statements only: compiling one to machine code costs more than it saves.
-                "jit": "off",
-                **session_settings(search_config),
-            },
+            # Behind a transaction pooler, prepared statements live only for a transaction:
+            # asyncpg then prepares unnamed ones, in the statement's own transaction.
+            statement_cache_size=0 if pooler else 100,
+            server_settings={"application_name": "blog-api"} | ({} if pooler else session),
         )
 
     async def connect(self) -> None:
-        await self._database.connect()
+        await self._pool.connect()
         metrics.connections_max.inc(self.max_size)
         _IDLE.set(self._idle_size())
 
     async def disconnect(self) -> None:
-        await self._database.disconnect()
+        await self._pool.disconnect()
         metrics.connections_max.dec(self.max_size)
         _IDLE.set(0)
 
     def _idle_size(self) -> int:
-        pool = self._database._backend._pool
+        pool = self._pool._backend._pool
         return 0 if pool is None else int(pool.get_idle_size())
 
     @asynccontextmanager
-    async def connection(self) -> AsyncIterator[Connection]:
-        """A connection for the block, acquired on first use and released at its end."""
-        connection = Connection(
-            self._database.connection(),
-            acquire_timeout=self.acquire_timeout,
-            slow_statement_seconds=self._slow_statement_seconds,
-            on_broken=self._expire_connections,
-            idle_size=self._idle_size,
-            tracer=self.tracer,
-        )
+    async def connection(self, *, fallback: "Database | None" = None) -> AsyncIterator[Connection]:
+        """A connection for the block, acquired on first use and released at its end; with
+        `fallback`, moved there if this database cannot serve."""
+        connection = Connection(self, fallback=fallback)
         try:
             yield connection
         finally:
@@ -310,7 +353,7 @@ class Database:
 
     async def _expire_connections(self) -> None:
         """After one broken connection, the idle ones are likely broken too: renew them on use."""
-        pool = self._database._backend._pool
+        pool = self._pool._backend._pool
         if pool is not None:
             await pool.expire_connections()
 

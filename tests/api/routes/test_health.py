@@ -22,7 +22,7 @@ async def test_live(client: AsyncClient) -> None:
 async def test_ready_when_the_database_answers(client: AsyncClient) -> None:
     response = await client.get("/health/ready")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok"}
+    assert response.json() == {"status": "ok", "databases": {"primary": "ok"}}
 
 
 async def test_not_ready_when_the_database_does_not_answer(
@@ -32,16 +32,18 @@ async def test_not_ready_when_the_database_does_not_answer(
     # (min_size=0 lets that pool start without a connection).
     unreachable = Database(NOWHERE, min_size=0, acquire_timeout=2)
     await unreachable.connect()
-    app.state.database = unreachable
+    databases = app.state.databases
+    reachable, databases.primary = databases.primary, unreachable
     try:
         ready = await client.get("/health/ready")
         live = await client.get("/health")
         blog = await client.get("/blogs/1")
     finally:
+        databases.primary = reachable
         await unreachable.disconnect()
     assert ready.status_code == 503
     assert ready.headers["retry-after"] == "1"
-    assert ready.json()["detail"] == "the database is unavailable"
+    assert ready.json() == {"status": "unavailable", "databases": {"primary": "down"}}
     assert live.status_code == 200
     assert blog.status_code == 503
     assert blog.headers["retry-after"] == "1"

@@ -1,0 +1,199 @@
+"""Reads on a real streaming replica, built for these tests (pg_basebackup -R), with the app on
+real pools: anonymous reads go to the replica, everything else to the primary; a lagging or
+stopped replica gets no reads and fails no request; a replica URL that is the primary is
+refused at start.
+
+Which server answered shows in the data: with replay paused on the replica, a blog deleted on
+the primary is still there on the replica only."""
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+from httpx import AsyncClient
+
+from service.db import migrations
+from service.db.replicas import Databases, NotAReplica
+from service.settings import Settings
+from tests.utils import (
+    Cluster,
+    connect,
+    eventually,
+    in_process,
+    settings_for,
+    sign_up_with,
+    streaming_replica,
+)
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Cluster]:
+    with streaming_replica() as cluster:
+        asyncio.run(migrations.migrate(cluster.primary_url))
+        yield cluster
+
+
+@pytest.fixture
+async def replay(cluster: Cluster) -> AsyncIterator[None]:
+    """Make sure replay runs at the start and end of each test."""
+    async with connect(cluster.replica_url) as replica:
+        await replica.execute("SELECT pg_wal_replay_resume()")
+    yield
+    async with connect(cluster.replica_url) as replica:
+        await replica.execute("SELECT pg_wal_replay_resume()")
+
+
+async def _caught_up(cluster: Cluster) -> None:
+    async with connect(cluster.primary_url) as primary:
+        target = await primary.fetchval("SELECT pg_current_wal_insert_lsn()")
+
+    async def replayed() -> bool:
+        async with connect(cluster.replica_url) as replica:
+            return bool(
+                await replica.fetchval("SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn", target)
+            )
+
+    await eventually(replayed, within=20, what="the replica to catch up")
+
+
+async def _pause(cluster: Cluster) -> None:
+    async with connect(cluster.replica_url) as replica:
+        await replica.execute("SELECT pg_wal_replay_pause()")
+
+
+async def _a_blog_only_the_replica_has(cluster: Cluster, client: AsyncClient) -> int:
+    """A blog deleted on the primary while the replica, paused, still shows it."""
+    author = await sign_up_with(client)
+    created = await client.post("/blogs", json={"title": "t", "body": "b"}, headers=author.headers)
+    blog_id: int = created.json()["id"]
+    await _caught_up(cluster)
+    await _pause(cluster)
+    async with connect(cluster.primary_url) as primary:
+        await primary.execute("DELETE FROM blogs WHERE id = $1", blog_id)
+    return blog_id
+
+
+async def _replica_answered(cluster: Cluster, client: AsyncClient, blog_id: int) -> bool:
+    """Whether the replica ran the read of `blog_id` just made (its backends' last statements)."""
+    async with connect(cluster.replica_url) as replica:
+        before = await replica.fetchval("SELECT clock_timestamp()")
+        assert (await client.get(f"/blogs/{blog_id}")).status_code == 200
+        return bool(
+            await replica.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'blog-api' "
+                "AND query LIKE '%FROM blogs AS b%' AND state_change >= $1",
+                before,
+            )
+        )
+
+
+def _settings(cluster: Cluster, **overrides: object) -> Settings:
+    options: dict[str, Any] = {"replica_check_seconds": 0.1} | overrides
+    return settings_for(cluster.primary_url, database_replica_urls=cluster.replica_url, **options)
+
+
+async def test_anonymous_reads_go_to_the_replica_and_the_rest_to_the_primary(
+    cluster: Cluster, replay: None
+) -> None:
+    settings = _settings(cluster, replica_max_lag=60)
+    async with in_process(cluster.primary_url, settings=settings) as client:
+        blog_id = await _a_blog_only_the_replica_has(cluster, client)
+        anonymous = await client.get(f"/blogs/{blog_id}")
+        assert anonymous.status_code == 200  # the replica, behind but within the limit
+        reader = await sign_up_with(client)
+        signed_in = await client.get(f"/blogs/{blog_id}", headers=reader.headers)
+        assert signed_in.status_code == 404  # a token: the primary
+        ready = await client.get("/health/ready")
+        assert ready.json()["databases"] == {"primary": "ok", "replica-1": "ok"}
+
+
+async def test_a_blog_written_on_the_primary_shows_up_on_the_replica(
+    cluster: Cluster, replay: None
+) -> None:
+    async with in_process(cluster.primary_url, settings=_settings(cluster)) as client:
+        author = await sign_up_with(client)
+        created = await client.post(
+            "/blogs", json={"title": "replicated", "body": "b"}, headers=author.headers
+        )
+        blog_id = created.json()["id"]
+
+        async def on_the_replica() -> bool:
+            async with connect(cluster.replica_url) as replica:
+                return bool(await replica.fetchval("SELECT 1 FROM blogs WHERE id = $1", blog_id))
+
+        await eventually(on_the_replica, within=20, what="the blog on the replica")
+        assert (await client.get(f"/blogs/{blog_id}")).json()["title"] == "replicated"
+
+
+async def test_a_replica_past_the_lag_limit_gets_no_reads_until_it_catches_up(
+    cluster: Cluster, replay: None
+) -> None:
+    settings = _settings(cluster, replica_max_lag=1)
+    async with in_process(cluster.primary_url, settings=settings) as client:
+        blog_id = await _a_blog_only_the_replica_has(cluster, client)
+
+        async def lagging() -> bool:
+            ready = await client.get("/health/ready")
+            return bool(ready.json()["databases"]["replica-1"] == "lagging")
+
+        await eventually(lagging, within=20, what="the replica to be seen lagging")
+        assert (await client.get(f"/blogs/{blog_id}")).status_code == 404  # the primary
+        async with connect(cluster.replica_url) as replica:
+            await replica.execute("SELECT pg_wal_replay_resume()")
+
+        async def back() -> bool:
+            ready = await client.get("/health/ready")
+            return bool(ready.json()["databases"]["replica-1"] == "ok")
+
+        await eventually(back, within=20, what="the replica to be back")
+        author = await sign_up_with(client)
+        created = await client.post(
+            "/blogs", json={"title": "t", "body": "b"}, headers=author.headers
+        )
+        await _caught_up(cluster)
+        assert await _replica_answered(cluster, client, created.json()["id"])
+
+
+async def test_a_stopped_replica_fails_no_request_and_is_used_again_when_back(
+    cluster: Cluster, replay: None
+) -> None:
+    # The checker never runs on its own here: the requests themselves find the replica gone.
+    settings = _settings(cluster, replica_max_lag=60, replica_check_seconds=3600)
+    async with in_process(cluster.primary_url, settings=settings) as client:
+        databases = client._transport.app.state.databases  # type: ignore[attr-defined]
+        author = await sign_up_with(client)
+        created = await client.post(
+            "/blogs", json={"title": "t", "body": "b"}, headers=author.headers
+        )
+        blog_id = created.json()["id"]
+        await _caught_up(cluster)
+        assert await _replica_answered(cluster, client, blog_id)
+        await asyncio.to_thread(cluster.stop_replica)
+        try:
+            answers = [await client.get(f"/blogs/{blog_id}")]
+            answers += await asyncio.gather(*(client.get("/blogs") for _ in range(10)))
+            assert [a.status_code for a in answers] == [200] * 11
+            ready = await client.get("/health/ready")
+            assert ready.status_code == 200
+            assert ready.json()["databases"]["replica-1"] == "down"
+        finally:
+            await asyncio.to_thread(cluster.start_replica)
+        await eventually(
+            lambda: _checked_ok(databases), within=30, what="the replica to be seen back"
+        )
+        assert await _replica_answered(cluster, client, blog_id)
+
+
+async def _checked_ok(databases: Databases) -> bool:
+    await databases.check_replicas()
+    return databases.replicas[0].state == "ok"
+
+
+async def test_a_replica_url_that_is_the_primary_is_refused_at_start(cluster: Cluster) -> None:
+    settings = settings_for(cluster.primary_url, database_replica_urls=cluster.primary_url)
+    with pytest.raises(NotAReplica, match="is not a replica"):
+        async with in_process(cluster.primary_url, settings=settings):
+            pass
