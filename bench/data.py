@@ -49,6 +49,14 @@ async def ensure_database(url: str) -> None:
         await admin.close()
 
 
+async def tables_exist(url: str) -> bool:
+    conn = await asyncpg.connect(url)
+    try:
+        return bool(await conn.fetchval("SELECT to_regclass('blogs') IS NOT NULL"))
+    finally:
+        await conn.close()
+
+
 async def seeded(url: str) -> bool:
     """Whether the database holds exactly the seeded data, ids from 1 up."""
     conn = await asyncpg.connect(url)

@@ -11,6 +11,7 @@ from pathlib import Path
 from bench.servers import HOST
 
 LUA = Path(__file__).resolve().parent / "wrk.lua"
+WRITES_LUA = Path(__file__).resolve().parent / "wrk_writes.lua"
 
 
 def require_wrk() -> None:
@@ -24,6 +25,9 @@ class Target:
 
     path: str
     max_id: int = 1
+    # For bench/wrk_writes.lua: its mode (post, patch, me) and what it needs (see that file).
+    write: str = ""
+    env: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -53,9 +57,14 @@ def wrk(
         **os.environ,
         "BENCH_TARGETS": ";".join(f"{t.path}|{t.max_id}" for t in targets),
     }
+    script = LUA
+    if targets[0].write:
+        [target] = targets
+        script = WRITES_LUA
+        env |= {"BENCH_WRITE": target.write, **dict(target.env)}
     command = [
         *("wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "5s"),
-        *("-s", str(LUA), f"http://{HOST}:{port}"),
+        *("-s", str(script), f"http://{HOST}:{port}"),
     ]
     done = subprocess.run(  # noqa: S603
         command, capture_output=True, text=True, env=env, timeout=seconds + 60, check=False
@@ -79,10 +88,23 @@ def wrk(
 
 
 def get(port: int, path: str) -> tuple[int, bytes]:
+    status, _, body = request(port, "GET", path)
+    return status, body
+
+
+def request(
+    port: int,
+    method: str,
+    path: str,
+    headers: dict[str, str] | None = None,
+    body: bytes | None = None,
+) -> tuple[int, dict[str, str], bytes]:
+    """One request; the response's headers with lower-case names."""
     conn = http.client.HTTPConnection(HOST, port, timeout=30)
     try:
-        conn.request("GET", path)
+        conn.request(method, path, body=body, headers=headers or {})
         response = conn.getresponse()
-        return response.status, response.read()
+        got = {name.lower(): value for name, value in response.getheaders()}
+        return response.status, got, response.read()
     finally:
         conn.close()

@@ -16,12 +16,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import data, pyspy
+from bench import data, plot, pyspy, writes
 from bench.load import Run, Target, get, require_wrk, wrk
-from bench.servers import TOKEN_SECRET, VARIANTS, Server
+from bench.servers import TOKEN_SECRET, VARIANTS, Server, parse
 
 RESULTS = Path(__file__).resolve().parent / "results"
-ENDPOINTS = ("E1", "E2", "E3", "E4")
+READS = ("E1", "E2", "E3", "E4")
+ENDPOINTS = READS + writes.WRITE_ENDPOINTS
 PAGE = "limit=20"
 
 
@@ -65,6 +66,8 @@ def machine() -> dict[str, Any]:
 
 def prepare_database(url: str) -> data.Samples:
     asyncio.run(data.ensure_database(url))
+    if asyncio.run(data.tables_exist(url)) and (leftover := writes.reset(url)):
+        print(f"database: deleted {leftover:,} blogs an earlier write run left behind")
     if asyncio.run(data.seeded(url)):
         print(f"database: already seeded with {data.USERS:,} users and {data.BLOGS:,} blogs")
     else:
@@ -82,6 +85,18 @@ def start(variants: list[str], url: str, base_port: int, log_dir: Path) -> list[
     return servers
 
 
+def _comparable(variant: str, path: str, got: tuple[int, bytes]) -> tuple[int, Any]:
+    """What must match: the bytes; for ours at another commit, whose cursors were signed with
+    another key, the JSON less next_cursor (and pages after the first are not asked)."""
+    if not parse(variant).rev:
+        return got
+    status, body = got
+    content = json.loads(body)
+    if isinstance(content, dict):
+        content.pop("next_cursor", None)
+    return status, content
+
+
 def check_identical(servers: list[Server], samples: data.Samples) -> int:
     """Fetch the same requests from every variant; any byte of difference is fatal."""
     blog_ids = [1, data.BLOGS, data.BLOGS + 1, *(secrets.randbelow(data.BLOGS) + 1 for _ in "abc")]
@@ -96,11 +111,17 @@ def check_identical(servers: list[Server], samples: data.Samples) -> int:
         status, body = get(reference.port, path)
         if status == 200 and (cursor := json.loads(body).get("next_cursor")):
             paths.append(f"{path.split('&cursor=')[0]}&cursor={cursor}")
+    checked = 0
     for path in paths:
         expected = get(reference.port, path)
         for server in servers[1:]:
+            if parse(server.variant).rev and "cursor=" in path:
+                continue
             got = get(server.port, path)
-            if got != expected:
+            checked += 1
+            if _comparable(server.variant, path, got) != _comparable(
+                server.variant, path, expected
+            ):
                 at = next(
                     (
                         i
@@ -115,7 +136,7 @@ def check_identical(servers: list[Server], samples: data.Samples) -> int:
                     f"  {server.variant}: {got[1][max(0, at - 60) : at + 60]!r}\n"
                     f"  {reference.variant}: {expected[1][max(0, at - 60) : at + 60]!r}"
                 )
-    return len(paths)
+    return checked
 
 
 def ratio(value: float, reference: float) -> float:
@@ -154,17 +175,18 @@ def summarize(runs: dict[str, dict[str, list[Run]]], variants: list[str]) -> lis
 
 
 def print_table(rows: list[dict[str, Any]], rss: dict[str, dict[str, float]]) -> None:
-    header = f"{'':4} {'variant':10} {'req/s':>8} {'x ours':>7} {'p50 ms':>8} {'x ours':>7}"
+    w = max(10, *(len(row["variant"]) for row in rows))
+    header = f"{'':4} {'variant':{w}} {'req/s':>8} {'x ours':>7} {'p50 ms':>8} {'x ours':>7}"
     print(f"\n{header} {'p99 ms':>8} {'x ours':>7} {'CPU us':>7} {'x ours':>7}")
     for row in rows:
         print(
-            f"{row['endpoint']:4} {row['variant']:10} {row['rps']:8,.0f} {row['rps_x']:7.2f} "
+            f"{row['endpoint']:4} {row['variant']:{w}} {row['rps']:8,.0f} {row['rps_x']:7.2f} "
             f"{row['p50_ms']:8.2f} {row['p50_x']:7.2f} {row['p99_ms']:8.2f} {row['p99_x']:7.2f} "
             f"{row['cpu_us']:7.0f} {row['cpu_x']:7.2f}"
         )
-    print(f"\n{'RSS MiB':14} {'before':>8} {'after':>8}")
+    print(f"\n{'RSS MiB':{w}} {'before':>8} {'after':>8}")
     for variant, values in rss.items():
-        print(f"{variant:14} {values['before']:8.1f} {values['after']:8.1f}")
+        print(f"{variant:{w}} {values['before']:8.1f} {values['after']:8.1f}")
 
 
 def write(name: str, result: dict[str, Any]) -> Path:
@@ -197,33 +219,48 @@ def full(args: argparse.Namespace, url: str, samples: data.Samples) -> dict[str,
             )
     variants: list[str] = args.variants
     plan = targets(samples)
+    written = [e for e in args.endpoints if e in writes.WRITE_ENDPOINTS]
+    who = asyncio.run(writes.writers(url, TOKEN_SECRET)) if written else None
     servers = start(variants, url, args.base_port, RESULTS)
+    loads: list[list[str]] = []
     try:
         rss = {s.variant: {"before": s.rss_mib()} for s in servers}
         checked = check_identical(servers, samples)
         print(f"identical JSON from {len(servers)} variants on {checked} requests")
+        if who is not None:
+            checked = writes.check(servers, url, who)
+            print(
+                f"writes: the same statuses, bodies (less ids and timestamps) and ETags from "
+                f"{len(servers)} variants on {checked} requests"
+            )
         runs: dict[str, dict[str, list[Run]]] = {
             e: {v: [] for v in variants} for e in args.endpoints
         }
+        w = max(9, *(len(v) for v in variants))
         for round_ in range(args.rounds):
             for endpoint in args.endpoints:
                 # Rotate the order every round, so no variant always follows the same one.
                 shift = round_ % len(servers)
                 for server in servers[shift:] + servers[:shift]:
-                    run = measure(server, plan[endpoint], args)
+                    target = plan.get(endpoint) or writes.plan(endpoint, url, who)  # type: ignore[arg-type]
+                    run = measure(server, target, args)
                     runs[endpoint][server.variant].append(run)
                     print(
-                        f"round {round_ + 1} {endpoint} {server.variant:9} {run.rps:8,.0f} req/s "
+                        f"round {round_ + 1} {endpoint} {server.variant:{w}} {run.rps:8,.0f} req/s "
                         f"p50 {run.p50_ms:6.2f} ms p99 {run.p99_ms:6.2f} ms "
                         f"CPU {run.cpu_us:5.0f} us/request"
                         + (f" ({run.timeouts} over 5 s)" if run.timeouts else ""),
                         flush=True,
                     )
+            loads.append(Path("/proc/loadavg").read_text().split()[:3])
+            print(f"round {round_ + 1} done; load average {' '.join(loads[-1])}", flush=True)
         for server in servers:
             rss[server.variant]["after"] = server.rss_mib()
     finally:
         for server in servers:
             server.stop()
+        if who is not None:
+            writes.reset(url)
     rows = summarize(runs, variants)
     if ceilings:
         print("\ndatabase-only ceiling (pgbench, prepared, random ids for E1):")
@@ -232,7 +269,7 @@ def full(args: argparse.Namespace, url: str, samples: data.Samples) -> dict[str,
                 f"  {name}: {ceiling['tps']:,.0f} tps, {ceiling['latency_avg_ms']:.2f} ms average"
             )
     print_table(rows, rss)
-    return {"results": rows, "rss_mib": rss, "pgbench": ceilings}
+    return {"results": rows, "rss_mib": rss, "pgbench": ceilings, "loadavg_by_round": loads}
 
 
 def rss_check(args: argparse.Namespace, url: str, samples: data.Samples) -> dict[str, Any]:
@@ -269,7 +306,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--base-port", type=int, default=18_301)
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--rss", action="store_true", help="only the RSS check of ours")
-    mode.add_argument("--profile", choices=ENDPOINTS, help="only profile ours under load")
+    mode.add_argument("--profile", choices=READS, help="only profile ours under load")
     p.add_argument("--rss-requests", type=int, default=100_000)
     p.add_argument("--profile-seconds", type=int, default=20)
     return p
@@ -279,9 +316,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     # A plain SIGTERM would skip the `finally` blocks that stop the servers.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    unknown = set(args.variants) - set(VARIANTS) or set(args.endpoints) - set(ENDPOINTS)
-    if unknown or args.variants[0] != "ours":
+    try:
+        specs = [parse(v) for v in args.variants]
+    except ValueError as exc:
+        raise SystemExit(str(exc)) from None
+    if set(args.endpoints) - set(ENDPOINTS) or specs[0].base != "ours":
         raise SystemExit(f"variants from {VARIANTS} with ours first; endpoints from {ENDPOINTS}")
+    if any(s.rev for s in specs) and set(args.endpoints) - {"E1", "E2"}:
+        raise SystemExit("ours at another commit: E1 and E2 only (its cursors and tokens differ)")
+    if len(set(args.variants)) != len(args.variants):
+        raise SystemExit("each variant once")
     require_wrk()
     url = data.bench_url()
     data.loopback_only(url)
@@ -305,5 +349,8 @@ def main(argv: list[str] | None = None) -> int:
         name = "reads"
     result["seconds"] = round(time.monotonic() - started, 1)
     result["loadavg_at_end"] = Path("/proc/loadavg").read_text().split()[:3]
-    print(f"\nwrote {write(name, result)} after {result['seconds']:.0f}s")
+    path = write(name, result)
+    print(f"\nwrote {path} after {result['seconds']:.0f}s")
+    if name == "reads":
+        print(f"drew {plot.draw(result, path.with_suffix('.png'))}")
     return 0

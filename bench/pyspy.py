@@ -127,7 +127,7 @@ def profile(
         time.sleep(2)
         subprocess.run(  # noqa: S603
             [
-                *(py_spy, "record", "--pid", str(server.process.pid), "--duration", str(seconds)),
+                *(py_spy, "record", "--pid", str(server.worker_pid()), "--duration", str(seconds)),
                 *("--rate", str(RATE), "--format", "raw", "--function", "--output", str(raw)),
                 # Only samples holding the GIL: the CPU the server spends, not its waits.
                 *("--gil", "--nonblocking"),

@@ -1,10 +1,22 @@
-"""The variants as real server processes: one uvicorn worker each, on a loopback port."""
+"""The variants as real server processes: one worker each, on a loopback port.
+
+A variant is named `BASE[@REV][+KEY=VALUE...]`:
+
+- BASE is one of `STACKS` (ours, ours-granian, the floors, the ORM stacks);
+- `@REV` (ours only) serves the service as it was at a commit: `git archive REV` extracted
+  under bench/results/trees/, run from there with this checkout's virtualenv, and with
+  MIGRATE_ON_START=false, since the database is migrated by this checkout's code;
+- each `+KEY=VALUE` is set in that server's environment (`ours+ACCESS_LOG=false`).
+"""
 
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
+import tarfile
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -12,20 +24,97 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+TREES = ROOT / "bench" / "results" / "trees"
 HOST = "127.0.0.1"
 TOKEN_SECRET = "bench-token-secret-" + "x" * 32
 UVICORN = ("-m", "uvicorn", "--host", HOST, "--no-access-log", "--log-level", "warning")
+# granian's defaults but for the interface, the factory and uvloop (what uvicorn picks here).
+GRANIAN = ("-m", "granian", "--interface", "asgi", "--loop", "uvloop", "--workers", "1")
+GRANIAN_LOG = ("--log-level", "warning")
+
+# What each base variant serves: a module's app for uvicorn, or the service's own commands.
+STACKS = {
+    "ours": "service",
+    "ours-granian": "service.api.app:create_app",
+    "floor": "bench.variants.floor:app",
+    "fastapi-floor-yield": "bench.variants.fastapi_floor:app_yield",
+    "fastapi-floor-handler": "bench.variants.fastapi_floor:app_handler",
+    "orm-async": "bench.variants.orm_async:app",
+    "orm-sync": "bench.variants.orm_sync:app",
+}
+VARIANTS = tuple(STACKS)
+_NAME = re.compile(r"^(?P<base>[a-z-]+)(?:@(?P<rev>[\w.^~/-]+))?(?P<env>(?:\+[A-Z_][A-Z0-9_]*=[^+]*)*)$")
 
 
-def command(variant: str, port: int) -> list[str]:
-    if variant == "ours":
+@dataclass(frozen=True)
+class Spec:
+    name: str
+    base: str
+    rev: str | None = None
+    env: tuple[tuple[str, str], ...] = ()
+
+
+def parse(name: str) -> Spec:
+    match = _NAME.match(name)
+    if match is None or match["base"] not in STACKS:
+        raise ValueError(f"{name!r}: not BASE[@REV][+KEY=VALUE...] with BASE from {VARIANTS}")
+    if match["rev"] and match["base"] != "ours":
+        raise ValueError(f"{name!r}: only ours can be served at another commit")
+    env = tuple(
+        tuple(pair.split("=", 1)) for pair in match["env"].split("+") if pair
+    )  # type: ignore[misc]
+    return Spec(name, match["base"], match["rev"], env)  # type: ignore[arg-type]
+
+
+def _git(*args: str) -> str:
+    done = subprocess.run(  # noqa: S603
+        ["git", "-C", str(ROOT), *args],  # noqa: S607
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout.strip()
+
+
+def tree(rev: str) -> Path:
+    """The service's files at commit `rev`, extracted once (git archive: no change to the repo)."""
+    sha = _git("rev-parse", "--verify", f"{rev}^{{commit}}")
+    target = TREES / sha[:12]
+    if (target / "service" / "__init__.py").exists():
+        return target
+    TREES.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=TREES) as scratch:
+        archive = Path(scratch) / "tree.tar"
+        with archive.open("wb") as out:
+            subprocess.run(["git", "-C", str(ROOT), "archive", sha], stdout=out, check=True)  # noqa: S603, S607
+        unpacked = Path(scratch) / "tree"
+        with tarfile.open(archive) as tar:
+            tar.extractall(unpacked, filter="data")
+        unpacked.rename(target)
+    return target
+
+
+def command(spec: Spec, port: int) -> list[str]:
+    if spec.base == "ours":
         # Exactly as the service ships: its own CLI, default settings.
         return [sys.executable, "-m", "service", "serve", "--host", HOST, "--port", str(port)]
-    module = variant.replace("-", "_")
-    return [sys.executable, *UVICORN, "--port", str(port), f"bench.variants.{module}:app"]
+    if spec.base == "ours-granian":
+        where = ("--host", HOST, "--port", str(port), "--factory")
+        return [sys.executable, *GRANIAN, *GRANIAN_LOG, *where, STACKS[spec.base]]
+    return [sys.executable, *UVICORN, "--port", str(port), STACKS[spec.base]]
 
 
-VARIANTS = ("ours", "orm-sync", "orm-async", "floor")
+def _children() -> dict[int, list[int]]:
+    tree: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        tree.setdefault(int(stat[1]), []).append(int(entry.name))
+    return tree
 
 
 @dataclass
@@ -37,6 +126,10 @@ class Server:
     log: Path = field(default_factory=Path)
 
     @property
+    def spec(self) -> Spec:
+        return parse(self.variant)
+
+    @property
     def base(self) -> str:
         return f"http://{HOST}:{self.port}"
 
@@ -44,6 +137,7 @@ class Server:
         with socket.socket() as probe:
             if probe.connect_ex((HOST, self.port)) == 0:
                 raise SystemExit(f"port {self.port} is taken; pass another --base-port")
+        spec = self.spec
         env = {
             **os.environ,
             "DATABASE_URL": self.database_url,
@@ -51,11 +145,17 @@ class Server:
             "LOG_LEVEL": "warning",
         }
         env.pop("PORT", None)
-        self.log = log_dir / f"{self.variant}.log"
+        cwd = ROOT
+        if spec.rev:
+            cwd = tree(spec.rev)
+            env["PYTHONPATH"] = str(cwd)
+            env["MIGRATE_ON_START"] = "false"
+        env.update(spec.env)
+        self.log = log_dir / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', self.variant)}.log"
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(  # noqa: S603
-                command(self.variant, self.port),
-                cwd=ROOT,
+                command(spec, self.port),
+                cwd=cwd,
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -77,18 +177,45 @@ class Server:
             time.sleep(0.2)
         raise SystemExit(f"{self.variant} did not answer {path} within {timeout:.0f}s")
 
-    def rss_mib(self) -> float:
-        """Resident memory of the server process, from /proc."""
+    def pids(self) -> list[int]:
+        """The server process and all its descendants (granian serves from a child process)."""
         assert self.process is not None
-        status = Path(f"/proc/{self.process.pid}/status").read_text()
-        kib = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS"))
+        children = _children()
+        found, todo = [], [self.process.pid]
+        while todo:
+            pid = todo.pop()
+            found.append(pid)
+            todo.extend(children.get(pid, ()))
+        return found
+
+    def worker_pid(self) -> int:
+        """The process that runs the app: the deepest Python descendant."""
+        return self.pids()[-1]
+
+    def rss_mib(self) -> float:
+        """Resident memory of the server's processes, from /proc."""
+        kib = 0
+        for pid in self.pids():
+            try:
+                status = Path(f"/proc/{pid}/status").read_text()
+            except OSError:
+                continue
+            kib += next(
+                (int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS")),
+                0,
+            )
         return kib / 1024
 
     def cpu_seconds(self) -> float:
-        """User and system CPU time of the server process (all its threads), from /proc."""
-        assert self.process is not None
-        stat = Path(f"/proc/{self.process.pid}/stat").read_text().rpartition(")")[2].split()
-        return (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
+        """User and system CPU time of the server's processes (all threads), from /proc."""
+        ticks = 0
+        for pid in self.pids():
+            try:
+                stat = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+            except OSError:
+                continue
+            ticks += int(stat[11]) + int(stat[12])
+        return ticks / os.sysconf("SC_CLK_TCK")
 
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:

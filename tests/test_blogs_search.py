@@ -143,8 +143,8 @@ FIRST_PAGE = {
     [
         # Three matches: found through the GIN index after a bounded walk, never by walking
         # all 50,000 blogs; a word the database has never seen likewise.
-        ("zyzzyva", "ix_blogs_search_vector", SEARCH_WINDOW + 100),
-        ("neverseenbefore", "ix_blogs_search_vector", SEARCH_WINDOW + 100),
+        ("zyzzyva", "ix_blogs_search_vector", SEARCH_WINDOW + 1_000),
+        ("neverseenbefore", "ix_blogs_search_vector", SEARCH_WINDOW + 1_000),
         # 500 matches: one in a hundred, so the walk fills the page within ~2,100 rows.
         ("quasar", "ix_blogs_created_at_id", 3_000),
         # Every blog: the newest-first walk stops after `limit` rows.
