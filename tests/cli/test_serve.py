@@ -1,13 +1,16 @@
-"""Several worker processes behind one port share everything a client can see: limits, tokens,
-cursors and ETags work whichever worker answers."""
+"""`serve` with several worker processes behind one port, on an external and on the embedded
+PostgreSQL: everything a client can see is shared (limits, tokens, cursors, ETags), whichever
+worker answers."""
 
 import asyncio
+import signal
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.utils import ScratchDatabase, Server, serving, sign_up_with
+from tests.utils import ScratchDatabase, Server, eventually, serving, sign_up_with
 
 pytestmark = pytest.mark.anyio
 
@@ -72,3 +75,23 @@ async def test_tokens_cursors_and_etags_from_one_worker_work_at_every_other(
         server, 24, "GET", f"/blogs/{blog['id']}", headers={"If-None-Match": etag}
     )
     assert {r.status_code for r in cached} == {304}
+
+
+async def test_auto_workers_on_the_embedded_server_share_tokens_and_stop_cleanly() -> None:
+    # DATABASE_URL empty: serve starts the embedded PostgreSQL in the server's own folder.
+    async with serving("", WORKERS="auto", MIGRATE_ON_START="true") as server:
+        async with server.client(timeout=30) as client:
+            user = await sign_up_with(client)
+        answers = await _each_on_a_new_connection(
+            server, 12, "GET", "/users/me", headers=user.headers
+        )
+        assert {r.status_code for r in answers} == {200}
+        pid_file = next(server.log.parent.glob(".pgdata/server/postmaster.pid"))
+        server.process.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(server.process.wait(), timeout=30) == 0
+        # The embedded server stopped with the service (its folder is still here).
+        await eventually(lambda: _gone(pid_file), within=10, what="the embedded server to stop")
+
+
+async def _gone(path: Path) -> bool:
+    return not await asyncio.to_thread(path.exists)
