@@ -1,7 +1,11 @@
+import os
+import re
+
 import pytest
 from pydantic import ValidationError
 
 from service.settings import Settings
+from tests.utils import PROJECT_ROOT
 
 
 @pytest.fixture(autouse=True)
@@ -45,3 +49,20 @@ def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
 def test_a_pool_whose_minimum_exceeds_its_maximum_is_refused() -> None:
     with pytest.raises(ValidationError, match="DB_POOL_MIN_SIZE must not exceed"):
         Settings(db_pool_min_size=5, db_pool_max_size=2, _env_file=None)
+
+
+def test_every_setting_is_documented_in_env_example() -> None:
+    text = (PROJECT_ROOT / ".env.example").read_text()
+    documented = set(re.findall(r"^([A-Z][A-Z0-9_]*)=", text, re.MULTILINE))
+    assert {name.upper() for name in Settings.model_fields} <= documented
+
+
+@pytest.mark.parametrize("workers", ["0", "-1", "many"])
+def test_workers_are_a_positive_number_or_auto(workers: str) -> None:
+    with pytest.raises(ValidationError):
+        Settings(workers=workers, _env_file=None)
+
+
+def test_auto_workers_are_one_per_core() -> None:
+    assert Settings(workers="auto", _env_file=None).worker_count == (os.cpu_count() or 1)
+    assert Settings(workers=3, _env_file=None).worker_count == 3
