@@ -15,6 +15,7 @@ from bench.variants.keyset import to_micros
 from service.api.cursors import CursorCodec
 from service.db.queries import BLOG_DETAIL, BLOGS_PAGE, Query
 from service.db.urls import asyncpg_dsn
+from service.models import MAX_ID
 
 ROOT = Path(__file__).resolve().parent.parent
 USERS = 10_000
@@ -136,7 +137,7 @@ PGBENCH_SCRIPTS = {
         BLOGS_PAGE,
         {
             "before_created_at": "'infinity'::timestamptz",
-            "before_id": str(2**63 - 1),
+            "before_id": str(MAX_ID),
             "q": "NULL",
             "limit": "21",
         },
