@@ -9,8 +9,11 @@ from typing import Any
 import httpx
 import pytest
 from httpx import AsyncClient
+from pwdlib.hashers.argon2 import Argon2Hasher
 
 from service import passwords
+from service.db.database import Connection
+from service.passwords import ARGON2_MEMORY_KIB
 from service.settings import Settings
 from tests.utils import (
     PASSWORD,
@@ -296,3 +299,16 @@ async def test_a_422_never_echoes_a_password(
 def test_a_short_token_secret_is_refused() -> None:
     with pytest.raises(ValueError, match="at least 32 bytes"):
         Settings(token_secret="changeme", _env_file=None)
+
+
+async def test_a_hash_with_older_parameters_is_upgraded_at_login(
+    client: AsyncClient, sign_up: SignUp, db: Connection
+) -> None:
+    user = await sign_up()
+    older = Argon2Hasher(time_cost=3, memory_cost=65536, parallelism=4).hash(PASSWORD)
+    raw = await db.raw()
+    await raw.execute("UPDATE users SET password_hash = $1 WHERE id = $2", older, user.id)
+    assert (await _login(client, user.email)).status_code == 200
+    stored = await raw.fetchval("SELECT password_hash FROM users WHERE id = $1", user.id)
+    assert stored.startswith(f"$argon2id$v=19$m={ARGON2_MEMORY_KIB},t=2,p=1$")
+    assert (await _login(client, user.email)).status_code == 200

@@ -277,6 +277,10 @@ class Connection:
         )
 
 
+class PoolerRefused(Exception):
+    """The server refused our session settings at connection start: a pooler is in between."""
+
+
 class Database:
     """A connection pool: the application's primary, or one replica."""
 
@@ -328,7 +332,16 @@ class Database:
         )
 
     async def connect(self) -> None:
-        await self._pool.connect()
+        try:
+            await self._pool.connect()
+        except asyncpg.exceptions.ProtocolViolationError as exc:
+            if "startup parameter" not in str(exc):
+                raise
+            # PgBouncer's answer to session settings sent at connection start.
+            raise PoolerRefused(
+                f"{exc}: a connection pooler sits in front of this server; "
+                "set DB_POOLER=pgbouncer (and DATABASE_DIRECT_URL for migrations)"
+            ) from exc
         metrics.connections_max.inc(self.max_size)
         _IDLE.set(self._idle_size())
 

@@ -72,3 +72,24 @@ def test_help_lists_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     for command in ("serve", "migrate"):
         assert command in out
+
+
+def test_serve_refuses_a_weak_token_secret_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("TOKEN_SECRET", "changeme")
+    assert main(["serve"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: bad settings: TOKEN_SECRET")
+    assert "make one with" in err and "secrets.token_urlsafe(32)" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_a_pooler_without_a_direct_url_is_refused_for_migrations(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://postgres@127.0.0.1:6432/app")
+    monkeypatch.setenv("DB_POOLER", "pgbouncer")
+    monkeypatch.delenv("DATABASE_DIRECT_URL", raising=False)
+    assert main(["migrate"]) == 1
+    assert capsys.readouterr().err.startswith("error: DB_POOLER=pgbouncer: set DATABASE_DIRECT_URL")

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 import pytest
 import sqlalchemy as sa
 
+from service.db.database import PoolerRefused
 from service.errors import DatabaseUnavailable
 from tests.utils import (
     PASSWORD,
@@ -97,3 +98,13 @@ async def test_session_settings_hold_behind_pgbouncer(
         # Nothing leaked into the pooled server connections: a plain session sees the defaults.
         async with connect(url) as plain:
             assert await plain.fetchval("SHOW statement_timeout") == "0"
+
+
+async def test_without_db_pooler_the_service_says_what_to_set(
+    bouncer: Bouncer, scratch_database: ScratchDatabase
+) -> None:
+    direct = await scratch_database()
+    url = bouncer.url(urlsplit(direct).path.lstrip("/"))
+    with pytest.raises(PoolerRefused, match="set DB_POOLER=pgbouncer"):
+        async with in_process(url):
+            pass
