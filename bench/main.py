@@ -78,10 +78,16 @@ def prepare_database(url: str) -> data.Samples:
 
 def start(variants: list[str], url: str, base_port: int, log_dir: Path) -> list[Server]:
     servers = [Server(v, base_port + i, url) for i, v in enumerate(variants)]
-    for server in servers:
-        server.start(log_dir)
-    for server in servers:
-        server.wait_ready("/blogs/1")
+    try:
+        for server in servers:
+            server.start(log_dir)
+        for server in servers:
+            server.wait_ready("/blogs/1")
+    except BaseException:
+        # One that does not start stops them all.
+        for server in servers:
+            server.stop()
+        raise
     return servers
 
 

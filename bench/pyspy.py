@@ -18,28 +18,52 @@ RATE = 200  # samples per second
 
 # Where a sample's time goes: the first of these matching any frame of its stack ...
 BUCKETS = (
+    ("metrics: prometheus_client (request, pool, statement)", r"prometheus_client/"),
     (
-        "asyncpg pool: release (+ reset query, if any)",
-        r"Pool\.release|PoolConnectionHolder\.release",
+        "db wrapper: connection checkout + release (get_db, Databases, Connection._acquire,"
+        " databases, asyncpg pool)",
+        r"Connection\._acquire|Connection\._release|Connection\.__a(enter|exit)__ \(databases"
+        r"|Database\.connection \(service|Databases\.(reading|writing)|get_db \(service"
+        r"|asyncpg/pool\.py",
     ),
-    ("asyncpg pool: acquire", r"Pool\._?acquire|PoolConnectionHolder\.acquire"),
-    ("databases: Core statement compile + run", r"databases/backends/"),
-    ("asyncpg: named query, encode + decode", r"asyncpg/"),
+    ("asyncpg: run the statement (bind, execute, decode rows)", r"asyncpg/|Connection\._run "),
+    ("db wrapper: named queries (args, timing, fallback)", r"service/db/"),
+    ("databases: Core statement compile + run", r"databases/"),
+    ("ETag: hash + If-None-Match", r"(blog_etag|content_etag|none_match) \(service/api/etags"),
+    (
+        "response: model to JSON bytes + Response",
+        r"json_response \(service/api/etags|serialize_response|jsonable_encoder",
+    ),
+    (
+        "models: rows to pydantic (Blog, Owner, BlogPage)",
+        r"pydantic/|^_blog \(service|^_page \(service|blog_page \(service|split_page",
+    ),
+    ("cursor sign + encode", r"CursorCodec"),
     (
         "threadpool hops (sync dependencies)",
         r"run_in_threadpool|anyio/to_thread|Thread\._bootstrap",
     ),
-    ("response: model to JSON bytes (+ ETag)", r"serialize_response|json_response|dump_json"),
-    ("rows to models (from_row)", r"from_row"),
-    ("cursor sign + encode", r"CursorCodec"),
-    ("FastAPI telemetry checks", r"NativeTelemetry|fastapi/telemetry/_api|opentelemetry|trace/"),
-    ("FastAPI: solve dependencies + params", r"solve_dependencies"),
+    (
+        "FastAPI: solve dependencies + validate parameters (+ exit stacks)",
+        r"solve_dependencies|request_params_to_args|AsyncExitStack\.",
+    ),
 )
 # ... or else the kind of the deepest frame matching one of these (middleware sits above all).
 FALLBACK = (
-    ("service: other code", r"service/(?!cli\.py|__main__)"),
-    ("FastAPI + Starlette: routing, middleware, responses", r"fastapi/|starlette/"),
-    ("uvicorn: HTTP parse + write", r"uvicorn/protocols/"),
+    ("ours: Observe middleware (request id, context, timing)", r"middleware/observe\.py"),
+    ("ours: SecurityHeaders middleware", r"middleware/security_headers\.py"),
+    ("ours: EarlyRefusals middleware", r"middleware/early_refusals\.py"),
+    ("ours: RequestBodyLimits middleware", r"middleware/body_limit\.py"),
+    ("uvicorn + our http_protocol: HTTP parse + write", r"uvicorn/protocols/|cli/http_protocol"),
+    ("service: routes + data functions, other", r"service/(?!cli/|__main__)"),
+    ("FastAPI telemetry checks", r"fastapi/telemetry/|opentelemetry"),
+    ("FastAPI + Starlette: routing + endpoint call", r"starlette/routing\.py|fastapi/routing\.py"),
+    (
+        "FastAPI + Starlette: middleware stack + exception handling",
+        r"starlette/middleware/|starlette/_exception_handler|fastapi/middleware/"
+        r"|fastapi/_body_limit|starlette/applications|fastapi/applications",
+    ),
+    ("FastAPI + Starlette: requests, responses, other", r"fastapi/|starlette/"),
 )
 
 
@@ -64,7 +88,7 @@ def bucket(frames: tuple[str, ...]) -> str:
         for label, pattern in FALLBACK:
             if re.search(pattern, frame):
                 return label
-    return "event loop, other"
+    return "event loop (uvloop) + asyncio, other"
 
 
 def summarize(stacks: Counter[tuple[str, ...]], requests: int, top: int = 25) -> dict[str, Any]:

@@ -43,7 +43,9 @@ STACKS = {
     "orm-sync": "bench.variants.orm_sync:app",
 }
 VARIANTS = tuple(STACKS)
-_NAME = re.compile(r"^(?P<base>[a-z-]+)(?:@(?P<rev>[\w.^~/-]+))?(?P<env>(?:\+[A-Z_][A-Z0-9_]*=[^+]*)*)$")
+_NAME = re.compile(
+    r"^(?P<base>[a-z-]+)(?:@(?P<rev>[\w.^~/-]+))?(?P<env>(?:\+[A-Z_][A-Z0-9_]*=[^+]*)*)$"
+)
 
 
 @dataclass(frozen=True)
@@ -60,10 +62,8 @@ def parse(name: str) -> Spec:
         raise ValueError(f"{name!r}: not BASE[@REV][+KEY=VALUE...] with BASE from {VARIANTS}")
     if match["rev"] and match["base"] != "ours":
         raise ValueError(f"{name!r}: only ours can be served at another commit")
-    env = tuple(
-        tuple(pair.split("=", 1)) for pair in match["env"].split("+") if pair
-    )  # type: ignore[misc]
-    return Spec(name, match["base"], match["rev"], env)  # type: ignore[arg-type]
+    pairs = (pair.partition("=") for pair in match["env"].split("+") if pair)
+    return Spec(name, match["base"], match["rev"], tuple((k, v) for k, _, v in pairs))
 
 
 def _git(*args: str) -> str:

@@ -17,6 +17,7 @@ import re
 import secrets
 import time
 
+from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.observability import context, metrics
@@ -25,6 +26,9 @@ logger = logging.getLogger("service.access")
 
 _SANE_ID = re.compile(rb"^[A-Za-z0-9._-]{1,64}$")
 _UNMATCHED = "unmatched"
+# As OpenTelemetry's conventions say: any other method is counted as _OTHER, so a client
+# cannot add label values by sending made-up methods.
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 class Observe:
@@ -35,6 +39,7 @@ class Observe:
         self.access_log = access_log
         self.slow_seconds = slow_request_ms / 1000
         self.skip = skip
+        self._known: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in self.skip:
@@ -54,7 +59,7 @@ class Observe:
                 message["headers"] = [*message.get("headers", ()), header]
             await send(message)
 
-        method = scope["method"]
+        method = scope["method"] if scope["method"] in _METHODS else "_OTHER"
         in_progress = metrics.requests_in_progress.labels(method)
         in_progress.inc()
         try:
@@ -70,9 +75,9 @@ class Observe:
             in_progress.dec()
             elapsed = time.perf_counter() - started
             route = getattr(scope.get("route"), "path", _UNMATCHED)
-            code = str(status)
-            metrics.requests.labels(method, route, code).inc()
-            metrics.request_duration.labels(method, route, code).observe(elapsed)
+            counted, timed = self._series(method, route, status)
+            counted.inc()
+            timed.observe(elapsed)
             # A refusal may be slow on purpose (see early_refusals.py): not worth a warning.
             slow = elapsed >= self.slow_seconds and status != 429
             if self.access_log or slow:
@@ -90,6 +95,18 @@ class Observe:
                 )
             context.user_id.reset(user_token)
             context.request_id.reset(id_token)
+
+    def _series(self, method: str, route: str, status: int) -> tuple[Counter, Histogram]:
+        """The request counter and histogram for these labels (found once, then kept)."""
+        key = (method, route, status)
+        series = self._known.get(key)
+        if series is None:
+            code = str(status)
+            series = self._known[key] = (
+                metrics.requests.labels(method, route, code),
+                metrics.request_duration.labels(method, route, code),
+            )
+        return series
 
 
 def _internal_error(request_id: str) -> bytes:
