@@ -121,11 +121,6 @@ class Connection:
         self._fallback = fallback
         self.acquired = False
 
-    @property
-    def database(self) -> "Database":
-        """The database this connection is on now (the primary, after a fallback)."""
-        return self._database
-
     async def _acquire(self) -> None:
         if self.acquired:
             return
