@@ -6,6 +6,7 @@ counter starts at the first attempt and resets when its window ends. Ended windo
 small batches now and then by the attempts themselves.
 """
 
+import asyncio
 import hashlib
 import math
 import random
@@ -45,9 +46,14 @@ class KnownOverLimit:
     (a right password from elsewhere, which takes an account-wide attempt back, is the one case
     where it refuses a little longer than the database would, at most one window)."""
 
-    def __init__(self, max_keys: int = KNOWN_OVER_LIMIT_KEYS) -> None:
+    def __init__(self, max_keys: int = KNOWN_OVER_LIMIT_KEYS, *, counting: int = 4) -> None:
         self._until: dict[str, float] = {}
         self._max_keys = max_keys
+        # At most this many counts go to the database at once; the others wait, then look here
+        # again. A burst of attempts from one client thus costs a few round trips, not one
+        # each: the first answers over the limit, and the rest are refused from memory, while
+        # the pool stays free for everyone else.
+        self.counting = asyncio.Semaphore(counting)
 
     def seconds_left(self, keys: Sequence[str]) -> float:
         """How long the first key still known to be over its limit stays so; 0 for none."""
@@ -78,13 +84,14 @@ async def count(
 ) -> None:
     """Count one attempt under each limit; TooManyAttempts if any of them is now over."""
     limits = {limit.key(*subject): limit for limit, subject in attempts}
-    if seconds_left := known.seconds_left(list(limits)):
-        raise _refuse(message, seconds_left)
-    rows = await db.fetch_rows(
-        queries.RATE_LIMIT_HIT,
-        keys=list(limits),
-        window_seconds=[limit.window_seconds for limit in limits.values()],
-    )
+    async with known.counting:
+        if seconds_left := known.seconds_left(list(limits)):
+            raise _refuse(message, seconds_left)
+        rows = await db.fetch_rows(
+            queries.RATE_LIMIT_HIT,
+            keys=list(limits),
+            window_seconds=[limit.window_seconds for limit in limits.values()],
+        )
     if random.random() < SWEEP_CHANCE:  # noqa: S311 - spreading work, not security
         await db.fetch_rows(queries.RATE_LIMIT_SWEEP, batch=SWEEP_BATCH)
     over = [row for row in rows if row["hits"] > limits[row["key"]].max_hits]
