@@ -62,7 +62,7 @@ class Settings(BaseSettings):
     workers: int | Literal["auto"] = 1
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
     log_format: Literal["auto", "json", "text"] = "auto"
-    access_log: bool = True
+    access_log: bool = False
     slow_request_ms: int = Field(default=1000, ge=1)
     slow_statement_ms: int = Field(default=500, ge=1)
     metrics_enabled: bool = True

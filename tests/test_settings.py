@@ -19,7 +19,7 @@ def test_defaults_need_no_environment() -> None:
     assert settings.database_url is None
     assert settings.db_pool_max_size == 10
     assert settings.max_body_bytes == 1024 * 1024
-    assert settings.access_log is True
+    assert settings.access_log is False
 
 
 def test_an_unset_token_secret_is_random_and_flagged(caplog: pytest.LogCaptureFixture) -> None:

@@ -34,8 +34,12 @@ async def test_every_response_carries_one(client: AsyncClient) -> None:
 
 
 async def test_the_access_log_has_one_line_per_request_with_its_user(
-    client: AsyncClient, sign_up: SignUp, caplog: pytest.LogCaptureFixture
+    app: FastAPI, client: AsyncClient, sign_up: SignUp, caplog: pytest.LogCaptureFixture
 ) -> None:
+    observe = next(m for m in app.user_middleware if m.cls.__name__ == "Observe")
+    assert observe.kwargs["access_log"] is False  # the default
+    app.middleware_stack = None  # rebuilt on the next request, with the access log on
+    observe.kwargs["access_log"] = True
     user = await sign_up()
     caplog.set_level(logging.INFO, logger="service.access")
     caplog.clear()
