@@ -344,7 +344,8 @@ def main(argv: list[str] | None = None) -> int:
         result |= rss_check(args, url, samples)
         name = "rss"
     elif args.profile:
-        [server] = start(["ours"], url, args.base_port, RESULTS)
+        # Ours, or the first of --variants (ours with other settings, or at another commit).
+        [server] = start(args.variants[:1], url, args.base_port, RESULTS)
         try:
             result |= pyspy.profile(server, targets(samples)[args.profile], args, RESULTS)
         finally:

@@ -1,0 +1,214 @@
+"""fastapi-floor: FastAPI with the service's parameter validation, a raw asyncpg pool, orjson.
+
+What FastAPI itself costs: the same path, query and body validation as the service (its own
+`Annotated` parameters and body models, imported), its SQL, cursors and token rules, but no
+databases wrapper, no response models, no middleware and no ETags on reads; bodies are orjson
+bytes of plain dicts. Two flavours, one module:
+
+- `app_yield`: the connection comes from a `yield` dependency, the common `get_db` pattern
+  (scope "function", as the service's: released when the endpoint returns, before the answer is
+  sent);
+- `app_handler`: each endpoint acquires its connection itself; the only dependency left is the
+  bearer token on the write endpoints.
+"""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+import asyncpg
+from fastapi import Depends, FastAPI, HTTPException, Request, Response
+from fastapi.security import OAuth2PasswordBearer
+
+from bench.variants import rawsql
+from bench.variants.rawsql import BEARER, BLOG_INSERT, CLAIMED_USER, USER_EXISTS
+from service.api.etags import versions
+from service.api.parameters import BlogId, Cursor, IfMatch, Limit, UserId
+from service.db.queries import BLOG_DETAIL, BLOG_UPDATE, BLOGS_PAGE, BLOGS_PAGE_BY_AUTHOR
+from service.errors import InvalidCursor
+from service.models import DEFAULT_PAGE_SIZE, BlogCreate, BlogUpdate
+from service.tokens import TokenCodec
+
+_JSON = "application/json"
+
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/auth/token")
+Token = Annotated[str, Depends(oauth2_scheme)]
+
+
+def json(content: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(rawsql.dumps(content), status_code, headers, media_type=_JSON)
+
+
+def keyset(cursor: str | None) -> tuple[Any, int]:
+    try:
+        return rawsql.before(cursor)
+    except InvalidCursor as exc:
+        raise HTTPException(422, rawsql.invalid_cursor(cursor, exc.message)["detail"]) from None
+
+
+async def token_user(conn: asyncpg.Connection, tokens: TokenCodec, token: str) -> asyncpg.Record:
+    claims = rawsql.claims(tokens, token)
+    row = None
+    if claims is not None:
+        row = await conn.fetchrow(CLAIMED_USER, claims.user_id, claims.version)
+    if row is None:
+        raise HTTPException(401, rawsql.BAD_TOKEN, BEARER)
+    return row
+
+
+def updated(row: asyncpg.Record | None, user_id: int, checked: bool) -> Response:
+    status, detail = rawsql.update_outcome(row, user_id, checked)
+    if status != 200:
+        raise HTTPException(status, detail)
+    assert row is not None
+    etag = rawsql.blog_etag(row["updated_at"], row["owner_name"])
+    return json(rawsql.blog(row), headers={"ETag": etag})
+
+
+def created(row: asyncpg.Record, user: asyncpg.Record) -> Response:
+    etag = rawsql.blog_etag(row["updated_at"], user["name"])
+    return json(rawsql.new_blog(row, user), 201, {"ETag": etag})
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    app.state.pool = await rawsql.create_pool()
+    app.state.tokens = await rawsql.token_codec(app.state.pool)
+    try:
+        yield
+    finally:
+        await app.state.pool.close()
+
+
+# The yield dependency flavour.
+
+app_yield = FastAPI(lifespan=lifespan)
+
+
+async def get_db(request: Request) -> AsyncIterator[asyncpg.Connection]:
+    async with request.app.state.pool.acquire() as conn:
+        yield conn
+
+
+Db = Annotated[asyncpg.Connection, Depends(get_db, scope="function")]
+
+
+async def get_current_user(request: Request, db: Db, token: Token) -> asyncpg.Record:
+    return await token_user(db, request.app.state.tokens, token)
+
+
+CurrentUser = Annotated[asyncpg.Record, Depends(get_current_user)]
+
+
+@app_yield.get("/blogs/{blog_id}")
+async def y_read_blog(db: Db, blog_id: BlogId) -> Response:
+    row = await db.fetchrow(BLOG_DETAIL.sql, blog_id)
+    if row is None:
+        raise HTTPException(404, rawsql.BLOG_NOT_FOUND)
+    return json(rawsql.blog(row))
+
+
+@app_yield.get("/blogs")
+async def y_list_blogs(db: Db, limit: Limit = DEFAULT_PAGE_SIZE, cursor: Cursor = None) -> Response:
+    created_at, blog_id = keyset(cursor)
+    rows = await db.fetch(BLOGS_PAGE.sql, created_at, blog_id, limit + 1)
+    return json(rawsql.page(rows, limit))
+
+
+@app_yield.get("/users/{user_id}/blogs")
+async def y_list_user_blogs(
+    db: Db, user_id: UserId, limit: Limit = DEFAULT_PAGE_SIZE, cursor: Cursor = None
+) -> Response:
+    created_at, blog_id = keyset(cursor)
+    rows = await db.fetch(BLOGS_PAGE_BY_AUTHOR.sql, user_id, created_at, blog_id, limit + 1)
+    if not rows and not await db.fetchval(USER_EXISTS, user_id):
+        raise HTTPException(404, rawsql.USER_NOT_FOUND)
+    return json(rawsql.page(rows, limit))
+
+
+@app_yield.get("/users/me")
+async def y_read_me(user: CurrentUser) -> Response:
+    return json(rawsql.user(user))
+
+
+@app_yield.post("/blogs", status_code=201)
+async def y_create_blog(db: Db, user: CurrentUser, data: BlogCreate) -> Response:
+    row = await db.fetchrow(BLOG_INSERT, user["id"], data.title, data.body)
+    return created(row, user)
+
+
+@app_yield.patch("/blogs/{blog_id}")
+async def y_update_blog(
+    db: Db, user: CurrentUser, blog_id: BlogId, data: BlogUpdate, if_match: IfMatch = None
+) -> Response:
+    accepted = versions(if_match)
+    fields = data.model_fields_set
+    title = data.title if "title" in fields else None
+    body = data.body if "body" in fields else None
+    row = await db.fetchrow(BLOG_UPDATE.sql, blog_id, user["id"], title, body, accepted)
+    return updated(row, user["id"], accepted is not None)
+
+
+# The acquire-in-the-handler flavour.
+
+app_handler = FastAPI(lifespan=lifespan)
+
+
+@app_handler.get("/blogs/{blog_id}")
+async def h_read_blog(request: Request, blog_id: BlogId) -> Response:
+    async with request.app.state.pool.acquire() as db:
+        row = await db.fetchrow(BLOG_DETAIL.sql, blog_id)
+    if row is None:
+        raise HTTPException(404, rawsql.BLOG_NOT_FOUND)
+    return json(rawsql.blog(row))
+
+
+@app_handler.get("/blogs")
+async def h_list_blogs(
+    request: Request, limit: Limit = DEFAULT_PAGE_SIZE, cursor: Cursor = None
+) -> Response:
+    created_at, blog_id = keyset(cursor)
+    async with request.app.state.pool.acquire() as db:
+        rows = await db.fetch(BLOGS_PAGE.sql, created_at, blog_id, limit + 1)
+    return json(rawsql.page(rows, limit))
+
+
+@app_handler.get("/users/{user_id}/blogs")
+async def h_list_user_blogs(
+    request: Request, user_id: UserId, limit: Limit = DEFAULT_PAGE_SIZE, cursor: Cursor = None
+) -> Response:
+    created_at, blog_id = keyset(cursor)
+    async with request.app.state.pool.acquire() as db:
+        rows = await db.fetch(BLOGS_PAGE_BY_AUTHOR.sql, user_id, created_at, blog_id, limit + 1)
+        if not rows and not await db.fetchval(USER_EXISTS, user_id):
+            raise HTTPException(404, rawsql.USER_NOT_FOUND)
+    return json(rawsql.page(rows, limit))
+
+
+@app_handler.get("/users/me")
+async def h_read_me(request: Request, token: Token) -> Response:
+    async with request.app.state.pool.acquire() as db:
+        user = await token_user(db, request.app.state.tokens, token)
+    return json(rawsql.user(user))
+
+
+@app_handler.post("/blogs", status_code=201)
+async def h_create_blog(request: Request, token: Token, data: BlogCreate) -> Response:
+    async with request.app.state.pool.acquire() as db:
+        user = await token_user(db, request.app.state.tokens, token)
+        row = await db.fetchrow(BLOG_INSERT, user["id"], data.title, data.body)
+    return created(row, user)
+
+
+@app_handler.patch("/blogs/{blog_id}")
+async def h_update_blog(
+    request: Request, token: Token, blog_id: BlogId, data: BlogUpdate, if_match: IfMatch = None
+) -> Response:
+    accepted = versions(if_match)
+    fields = data.model_fields_set
+    title = data.title if "title" in fields else None
+    body = data.body if "body" in fields else None
+    async with request.app.state.pool.acquire() as db:
+        user = await token_user(db, request.app.state.tokens, token)
+        row = await db.fetchrow(BLOG_UPDATE.sql, blog_id, user["id"], title, body, accepted)
+    return updated(row, user["id"], accepted is not None)

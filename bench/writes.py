@@ -1,0 +1,225 @@
+"""The write and authenticated endpoints: tokens, scratch rows, and checks of every variant's
+answers before any timing.
+
+W1 POST /blogs, W2 PATCH /blogs/{id} with If-Match, W3 GET /users/me, each with a bearer
+token made the service's way (service.tokens) for one of `WRITERS` seeded users: the authors with
+the most blogs, so the blogs written here never reach the first page of any listing that E1-E4
+read. Whatever a run writes has an id above data.BLOGS and is deleted (then VACUUM) before the
+next write run, so each variant starts from the same table and the seeded data set stays as
+data.seeded() expects it.
+"""
+
+import asyncio
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import asyncpg
+
+from bench import data
+from bench.load import Target, request
+from bench.servers import Server
+from service.timestamps import to_micros
+from service.tokens import TokenCodec
+
+WRITE_ENDPOINTS = ("W1", "W2", "W3")
+WRITERS = 8
+# Blogs PATCH takes turns on: more than wrk's connections, so no two requests in flight edit one.
+PATCH_BLOGS = 128
+# Older than every seeded blog: last on every listing.
+SCRATCH_CREATED_AT = "2000-01-01T00:00:00Z"
+
+
+@dataclass(frozen=True)
+class Writers:
+    user_ids: tuple[int, ...]
+    tokens: tuple[str, ...]
+
+
+async def writers(url: str, secret: str) -> Writers:
+    conn = await asyncpg.connect(url)
+    try:
+        audience = await conn.fetchval("SELECT id::text FROM deployment")
+        rows = await conn.fetch(
+            "SELECT u.id, u.token_version FROM users AS u"
+            " JOIN (SELECT user_id, count(*) AS n FROM blogs GROUP BY user_id) AS b"
+            " ON b.user_id = u.id ORDER BY b.n DESC, u.id LIMIT $1",
+            WRITERS,
+        )
+    finally:
+        await conn.close()
+    # Long-lived, so no run outlives them; the service checks only that they have not expired.
+    codec = TokenCodec(
+        secret=secret, issuer="blog-api", audience=audience, expires_in=timedelta(days=2)
+    )
+    return Writers(
+        user_ids=tuple(row["id"] for row in rows),
+        tokens=tuple(codec.encode(user_id=row["id"], version=row["token_version"]) for row in rows),
+    )
+
+
+async def _reset(url: str) -> int:
+    conn = await asyncpg.connect(url)
+    try:
+        status = await conn.execute("DELETE FROM blogs WHERE id > $1", data.BLOGS)
+        deleted = int(status.split()[-1])
+        if deleted:
+            await conn.execute("VACUUM blogs")
+    finally:
+        await conn.close()
+    return deleted
+
+
+def reset(url: str) -> int:
+    """Delete every blog written by the benchmark (ids above data.BLOGS)."""
+    return asyncio.run(_reset(url))
+
+
+async def _scratch(url: str, owners: tuple[int, ...], count: int) -> list[tuple[int, int]]:
+    """`count` blogs spread over `owners`: (blog id, the owner's position in owners, from 1)."""
+    conn = await asyncpg.connect(url)
+    try:
+        rows = await conn.fetch(
+            "INSERT INTO blogs (user_id, title, body, created_at, updated_at)"
+            " SELECT ($1::bigint[])[1 + i % cardinality($1::bigint[])], 'Scratch ' || i,"
+            " 'Edited by the benchmark, deleted after the run.', $2::timestamptz, $2::timestamptz"
+            " FROM generate_series(0, $3 - 1) AS i RETURNING id, user_id",
+            list(owners),
+            datetime.fromisoformat(SCRATCH_CREATED_AT),
+            count,
+        )
+    finally:
+        await conn.close()
+    return [(row["id"], owners.index(row["user_id"]) + 1) for row in rows]
+
+
+def plan(endpoint: str, url: str, who: Writers) -> list[Target]:
+    """Reset the table and give wrk what `endpoint` needs."""
+    reset(url)
+    tokens = ("BENCH_TOKENS", ";".join(who.tokens))
+    if endpoint == "W1":
+        return [Target("/blogs", write="post", env=(tokens,))]
+    if endpoint == "W2":
+        blogs = asyncio.run(_scratch(url, who.user_ids, PATCH_BLOGS))
+        listed = ";".join(f"{blog_id}|{owner}" for blog_id, owner in blogs)
+        return [Target("/blogs/{id}", write="patch", env=(tokens, ("BENCH_BLOGS", listed)))]
+    return [Target("/users/me", write="me", env=(tokens,))]
+
+
+# Checks: every variant answers like the reference, before any timing.
+
+
+def _etag(blog: dict[str, Any]) -> str:
+    owner = hashlib.sha256(blog["owner"]["name"].encode()).hexdigest()[:8]
+    return f'"{to_micros(datetime.fromisoformat(blog["updated_at"])):x}.{owner}"'
+
+
+def _without(body: bytes, *keys: str) -> list[tuple[str, Any]]:
+    """The JSON object's fields in order, less `keys` (those that differ by write)."""
+    return [(k, v) for k, v in json.loads(body).items() if k not in keys]
+
+
+class _Checker:
+    def __init__(self, servers: list[Server]) -> None:
+        self.servers = servers
+        self.count = 0
+
+    def same(
+        self,
+        what: str,
+        method: str,
+        path: str,
+        headers: dict[str, str],
+        body: bytes | None = None,
+        *,
+        status: int,
+        volatile: tuple[str, ...] | None = None,
+        etag: bool = False,
+        chain: bool = False,
+    ) -> list[dict[str, Any]]:
+        """Send one request to every server: `status` from each and the same body, byte for byte,
+        or field for field less the `volatile` ones; with `etag`, the service's ETag for it; with
+        `chain`, each server's If-Match is the ETag the one before it answered."""
+        answers = []
+        expected: Any = None
+        for server in self.servers:
+            got_status, got_headers, got_body = request(server.port, method, path, headers, body)
+            if chain:
+                headers = headers | {"If-Match": got_headers.get("etag", "")}
+            self.count += 1
+            if got_status != status:
+                raise SystemExit(
+                    f"{server.variant}: {what}: {method} {path} answered {got_status}, "
+                    f"not {status}: {got_body[:300]!r}"
+                )
+            if volatile is None:
+                shape: Any = got_body
+            else:
+                shape = _without(got_body, *volatile)
+            if expected is None:
+                expected = shape
+            elif shape != expected:
+                raise SystemExit(
+                    f"{server.variant} differs from {self.servers[0].variant} on {what} "
+                    f"({method} {path}):\n  {server.variant}: {shape!r}\n"
+                    f"  {self.servers[0].variant}: {expected!r}"
+                )
+            if etag:
+                blog = json.loads(got_body)
+                if got_headers.get("etag") != _etag(blog):
+                    raise SystemExit(
+                        f"{server.variant}: {what}: ETag {got_headers.get('etag')!r}, "
+                        f"not {_etag(blog)!r}"
+                    )
+                answers.append({"etag": got_headers["etag"], **blog})
+        return answers
+
+
+def check(servers: list[Server], url: str, who: Writers) -> int:
+    """W1-W3 and their refusals, on every variant; returns the number of requests made."""
+    reset(url)
+    check = _Checker(servers)
+    owner, other = (
+        {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        for token in who.tokens[:2]
+    )
+    check.same("the token's user", "GET", "/users/me", owner, status=200)
+    check.same("no token", "GET", "/users/me", {}, status=401)
+    bad = {"Authorization": "Bearer not.a.token"}
+    check.same("a bad token", "GET", "/users/me", bad, status=401)
+    post = json.dumps({"title": "  A checked post ", "body": "Checked."}).encode()
+    check.same(
+        "a new blog", "POST", "/blogs", owner, post, status=201,
+        volatile=("id", "created_at", "updated_at"), etag=True,
+    )  # fmt: skip
+    check.same("no token", "POST", "/blogs", {}, post, status=401)
+    for invalid in ({"title": "No body"}, {"title": " ", "body": "x"}, {"title": "x", "body": ""}):
+        # 422 everywhere; the bodies are each stack's own validation report.
+        check.same(f"{invalid}", "POST", "/blogs", owner, json.dumps(invalid).encode(),
+                   status=422, volatile=("detail",))  # fmt: skip
+    [(blog_id, _)] = asyncio.run(_scratch(url, who.user_ids[:1], 1))
+    path = f"/blogs/{blog_id}"
+    edit = json.dumps({"title": "Checked edit"}).encode()
+    star = owner | {"If-Match": "*"}
+    first = check.same(
+        "an edit, If-Match: *", "PATCH", path, star, edit, status=200,
+        volatile=("updated_at",), etag=True,
+    )  # fmt: skip
+    # Each variant edited the same blog in turn: the last one's ETag is the current version, and
+    # each edit now names the version the one before it left.
+    current = owner | {"If-Match": first[-1]["etag"]}
+    latest = check.same(
+        "an edit, If-Match: the current ETag", "PATCH", path, current, edit, status=200,
+        volatile=("updated_at",), etag=True, chain=True,
+    )  # fmt: skip
+    stale = owner | {"If-Match": first[0]["etag"]}
+    if latest[-1]["etag"] == first[0]["etag"]:
+        raise SystemExit("an edit did not move updated_at")
+    check.same("an edit, If-Match: a stale ETag", "PATCH", path, stale, edit, status=412)
+    check.same("an edit by another user", "PATCH", path, other, edit, status=403)
+    check.same("an edit of no blog", "PATCH", f"/blogs/{2**62}", owner, edit, status=404)
+    check.same("an empty edit", "PATCH", path, owner, b"{}", status=422, volatile=("detail",))
+    reset(url)
+    return check.count
