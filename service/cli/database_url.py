@@ -20,9 +20,10 @@ def database_url(settings: Settings) -> str:
     return url
 
 
-def direct_url(settings: Settings) -> str:
+def direct_url(settings: Settings, url: str | None = None) -> str:
     """Where session-level work goes (migrations hold an advisory lock; seed and maintenance set
-    session options): DATABASE_DIRECT_URL, or DATABASE_URL when no pooler sits in between."""
+    session options): DATABASE_DIRECT_URL, or DATABASE_URL (`url`, when already resolved) when
+    no pooler sits in between."""
     if settings.database_direct_url:
         return settings.database_direct_url
     if settings.db_pooler != "none":
@@ -30,4 +31,4 @@ def direct_url(settings: Settings) -> str:
             f"DB_POOLER={settings.db_pooler}: set DATABASE_DIRECT_URL to the PostgreSQL server "
             "itself; migrations, seed and sql need a session a transaction pooler cannot keep"
         )
-    return database_url(settings)
+    return url or database_url(settings)

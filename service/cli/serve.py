@@ -18,9 +18,9 @@ def _serve(args: argparse.Namespace, settings: Settings) -> None:
 
     from service.cli.http_protocol import LimitedHttpToolsProtocol
 
-    database_url(settings)  # starts the embedded server when DATABASE_URL is unset
+    url = database_url(settings)  # starts the embedded server when DATABASE_URL is unset
     if settings.migrate_on_start:
-        apply(direct_url(settings), settings)
+        apply(direct_url(settings, url), settings)
     settings.warn_about_random_secret()
     if not os.environ.get("TOKEN_SECRET"):
         # One random secret for every worker, so a token from one is good at the others.

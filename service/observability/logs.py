@@ -13,7 +13,8 @@ from typing import Any, Literal
 from service.observability import context
 
 # Attributes every LogRecord has; anything else was passed in `extra` and is logged as a field.
-_STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+# (uvicorn adds `color_message`, the message with terminal colours: not a field worth keeping.)
+_STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "color_message"}
 
 
 class RequestContext(logging.Filter):
