@@ -106,7 +106,7 @@ async def lenient(app: FastAPI) -> AsyncIterator[AsyncClient]:
 @pytest.fixture
 async def db(app: FastAPI) -> AsyncIterator[Connection]:
     """The app's connection, inside the test's transaction."""
-    async with app.state.database.connection() as connection:
+    async with app.state.databases.primary.connection() as connection:
         yield connection
 
 

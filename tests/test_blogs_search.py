@@ -4,7 +4,6 @@ blogs) and a word in 1% of them, ANALYZE, and check the plan PostgreSQL makes fo
 (the search statements are planned per call: `-- plan: custom`)."""
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,7 +15,7 @@ from service.blogs import SEARCH_WINDOW
 from service.db import queries
 from service.db.database import Connection
 from service.models import MAX_ID
-from tests.utils import SignUp, walk_pages
+from tests.utils import SignUp, plan_nodes, walk_pages
 
 pytestmark = pytest.mark.anyio
 
@@ -103,12 +102,6 @@ async def planted(db: Connection) -> asyncpg.Connection:
     return raw
 
 
-def _nodes(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    yield node
-    for child in node.get("Plans", []):
-        yield from _nodes(child)
-
-
 async def _plan(raw: asyncpg.Connection, query: queries.Query, /, **values: Any) -> dict[str, Any]:
     # As the service runs it: a prepared statement, planned for each call's values.
     await raw.execute("SET LOCAL plan_cache_mode = force_custom_plan")
@@ -119,13 +112,13 @@ async def _plan(raw: asyncpg.Connection, query: queries.Query, /, **values: Any)
 
 
 def _uses(plan: dict[str, Any], index: str) -> bool:
-    return any(node.get("Index Name") == index for node in _nodes(plan))
+    return any(node.get("Index Name") == index for node in plan_nodes(plan))
 
 
 def _scanned_blogs_rows(plan: dict[str, Any]) -> int:
     return sum(
         int(node.get("Actual Rows", 0)) + int(node.get("Rows Removed by Filter", 0))
-        for node in _nodes(plan)
+        for node in plan_nodes(plan)
         if node.get("Relation Name") == "blogs" or node.get("Index Name", "").startswith("ix_blogs")
     )
 
@@ -159,7 +152,7 @@ async def test_each_search_shape_reads_few_rows(
         node["Node Type"] == "Seq Scan"
         and node.get("Relation Name") == "blogs"
         and node.get("Actual Loops", 0) > 0
-        for node in _nodes(plan)
+        for node in plan_nodes(plan)
     ), plan
     if index is not None:
         assert _uses(plan, index), plan
@@ -201,7 +194,8 @@ async def test_an_author_search_reads_few_rows(planted: asyncpg.Connection, word
     # A few passes over the author's own blogs at most (a walk, the index, the page's rows).
     assert _scanned_blogs_rows(plan) <= 5 * own, plan
     assert not any(
-        node["Node Type"] == "Seq Scan" and node.get("Actual Loops", 0) > 0 for node in _nodes(plan)
+        node["Node Type"] == "Seq Scan" and node.get("Actual Loops", 0) > 0
+        for node in plan_nodes(plan)
     ), plan
 
 

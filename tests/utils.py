@@ -430,3 +430,13 @@ def pgbouncer(server_url: str, *, pool_size: int = 3) -> Iterator[Bouncer]:
         except subprocess.TimeoutExpired:
             process.kill()
         shutil.rmtree(base, ignore_errors=True)
+
+
+# --- query plans ------------------------------------------------------------------------------
+
+
+def plan_nodes(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every node of an EXPLAIN (FORMAT JSON) plan, depth first."""
+    yield node
+    for child in node.get("Plans", []):
+        yield from plan_nodes(child)

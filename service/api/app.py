@@ -121,7 +121,6 @@ def create_app(
         },
     )
     app.state.settings = settings
-    app.state.database = database
     app.state.databases = pools
     app.state.cursors = CursorCodec(settings.token_secret)
     known_over_limit = KnownOverLimit()

@@ -81,7 +81,7 @@ async def test_session_settings_hold_behind_pgbouncer(
     url = bouncer.url(urlsplit(direct).path.lstrip("/"))
     settings = settings_for(url, db_pooler="pgbouncer", database_direct_url=direct)
     async with in_process(url, settings=settings, pooler=True, statement_timeout_ms=50) as client:
-        database = client._transport.app.state.database  # type: ignore[attr-defined]
+        database = client._transport.app.state.databases.primary  # type: ignore[attr-defined]
         async with database.connection() as db:
             # Each statement gets them, in its own transaction, whichever server runs it.
             for _ in range(6):

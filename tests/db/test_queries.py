@@ -20,6 +20,7 @@ from service.db import queries
 from service.db.database import Connection
 from service.db.queries import Query, load_all, parse
 from service.models import MAX_ID
+from tests.utils import plan_nodes
 
 pytestmark = pytest.mark.anyio
 
@@ -215,19 +216,13 @@ async def _literals(conn: asyncpg.Connection, sql: str, args: list[Any]) -> list
     return literals
 
 
-def _nodes(node: dict[str, Any]):
-    yield node
-    for child in node.get("Plans", []):
-        yield from _nodes(child)
-
-
 def _problems(plan: dict[str, Any]) -> list[str]:
     problems = []
-    for node in _nodes(plan):
+    for node in plan_nodes(plan):
         if node["Node Type"] == "Seq Scan" and node.get("Relation Name") == "blogs":
             problems.append("sequential scan of blogs")
         if node["Node Type"] in {"Sort", "Incremental Sort"} and any(
-            child.get("Relation Name") == "blogs" for child in _nodes(node)
+            child.get("Relation Name") == "blogs" for child in plan_nodes(node)
         ):
             problems.append("sort over blogs")
     return problems
@@ -250,7 +245,7 @@ async def test_no_query_scans_or_sorts_the_blogs_table(
         execute = f"EXECUTE plan_{number}({', '.join(literals)})"
         explained = await seeded.fetchval(f"EXPLAIN (FORMAT JSON) {execute}")
         plan = json.loads(explained)[0]["Plan"]
-        reads_blogs = any(node.get("Relation Name") == "blogs" for node in _nodes(plan))
+        reads_blogs = any(node.get("Relation Name") == "blogs" for node in plan_nodes(plan))
         if plan_cache_mode == "force_generic_plan" and query.params and reads_blogs:
             # Proof that this is the generic plan: parameters appear unsubstituted (in the
             # conditions on blogs; EXPLAIN does not show every use, e.g. a LIMIT's).

@@ -71,7 +71,7 @@ async def test_an_exhausted_pool_shows_waiting_requests_and_a_timeout(
     async with in_process(url, min_size=1, max_size=1, acquire_timeout=0.5) as client:
         app: FastAPI = client._transport.app  # type: ignore[attr-defined]
         before = await scrape(client)
-        async with app.state.database.connection() as held:
+        async with app.state.databases.primary.connection() as held:
             await held.raw()  # the pool's only connection, taken
             waiting = asyncio.create_task(client.get("/blogs/1"))
             await asyncio.sleep(0.2)
