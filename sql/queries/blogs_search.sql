@@ -9,8 +9,9 @@
 --    the first `limit` matches. A common word fills the page within a few dozen rows.
 -- 2. Only if it fell short (the words are rare among recent blogs) are all matches fetched
 --    through the GIN index ix_blogs_search_vector and the newest `limit` of them sorted out;
---    OFFSET 0 keeps the planner from turning that back into an index walk. Rare words have few
---    matches, so that is cheap too.
+--    OFFSET 0 keeps the planner from turning that back into an index walk, and the keyset is
+--    applied after it, so no bitmap of the whole created_at index is ANDed in. Rare words have
+--    few matches, so that is cheap too.
 -- Planned per call (plan: custom), so step 2 is planned for the words actually searched.
 -- params: config, query, before_created_at, before_id, limit, window
 -- read-only: yes
@@ -37,9 +38,9 @@ WITH recent AS MATERIALIZED (
             FROM blogs
             WHERE (SELECT count(*) FROM recent) < $5
               AND search_vector @@ websearch_to_tsquery($1::regconfig, $2::text)
-              AND (created_at, id) < ($3, $4)
             OFFSET 0
         ) AS matching
+        WHERE (matching.created_at, matching.id) < ($3, $4)
         ORDER BY matching.created_at DESC, matching.id DESC
         LIMIT $5
     )
