@@ -5,38 +5,45 @@
 -- they are (a word missing from the statistics is guessed at half the rarest known word's
 -- frequency, which on a small vocabulary sends a search for gibberish on a walk of the whole
 -- table):
--- 1. `recent` walks ix_blogs_created_at_id newest first through at most `window` blogs and keeps
---    the first `limit` matches. A common word fills the page within a few dozen rows.
--- 2. Only if it fell short (the words are rare among recent blogs) are all matches fetched
---    through the GIN index ix_blogs_search_vector and the newest `limit` of them sorted out;
---    OFFSET 0 keeps the planner from turning that back into an index walk, and the keyset is
---    applied after it, so no bitmap of the whole created_at index is ANDed in. Rare words have
---    few matches, so that is cheap too.
+-- 1. `walked` walks ix_blogs_created_at_id newest first through at most `window` blogs and
+--    keeps the first `limit` matches. A common word fills the page within a few dozen rows.
+-- 2. Only if it fell short (the words are rare among recent blogs) and older blogs are left
+--    (the walk reached the window's end) are all matches fetched through the GIN index
+--    ix_blogs_search_vector and the newest `limit` of them sorted out; OFFSET 0 keeps the
+--    planner from turning that back into an index walk, and the keyset is applied after it, so
+--    no bitmap of the whole created_at index is ANDed in. Rare words have few matches, so that
+--    is cheap too.
 -- Planned per call (plan: custom), so step 2 is planned for the words actually searched.
 -- params: config, query, before_created_at, before_id, limit, window
 -- read-only: yes
 -- plan: custom
-WITH recent AS MATERIALIZED (
-    SELECT newest.id
+WITH walked AS MATERIALIZED (
+    SELECT newest.id, newest.matches, newest.step = $6 AS last
     FROM (
-        SELECT id, search_vector
+        SELECT id,
+               search_vector @@ websearch_to_tsquery($1::regconfig, $2::text) AS matches,
+               row_number() OVER (ORDER BY created_at DESC, id DESC) AS step
         FROM blogs
         WHERE (created_at, id) < ($3, $4)
         ORDER BY created_at DESC, id DESC
         LIMIT $6
     ) AS newest
-    WHERE newest.search_vector @@ websearch_to_tsquery($1::regconfig, $2::text)
+    -- The matches, and the window's last blog: there, step 1 could not finish the page.
+    WHERE newest.matches OR newest.step = $6
     LIMIT $5
+), further AS (
+    SELECT count(*) FILTER (WHERE matches) < $5 AND coalesce(bool_or(last), false) AS needed
+    FROM walked
 ), found AS (
-    SELECT id FROM recent
-    WHERE (SELECT count(*) FROM recent) = $5
+    SELECT id FROM walked
+    WHERE matches AND NOT (SELECT needed FROM further)
     UNION ALL
     (
         SELECT matching.id
         FROM (
             SELECT id, created_at
             FROM blogs
-            WHERE (SELECT count(*) FROM recent) < $5
+            WHERE (SELECT needed FROM further)
               AND search_vector @@ websearch_to_tsquery($1::regconfig, $2::text)
             OFFSET 0
         ) AS matching

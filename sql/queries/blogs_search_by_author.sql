@@ -1,12 +1,16 @@
 -- One author's page of blogs matching a search query, newest first: blogs_search.sql's two
--- steps, walking the author's own index (ix_blogs_user_id_created_at_id) in step 1.
+-- steps, walking the author's own index (ix_blogs_user_id_created_at_id) in step 1. An author
+-- with fewer blogs than the window is walked to the end in step 1, so step 2 never runs: the
+-- cost is a walk of the author's blogs, whatever the words and the statistics.
 -- params: author_id, config, query, before_created_at, before_id, limit, window
 -- read-only: yes
 -- plan: custom
-WITH recent AS MATERIALIZED (
-    SELECT newest.id
+WITH walked AS MATERIALIZED (
+    SELECT newest.id, newest.matches, newest.step = $7 AS last
     FROM (
-        SELECT id, search_vector
+        SELECT id,
+               search_vector @@ websearch_to_tsquery($2::regconfig, $3::text) AS matches,
+               row_number() OVER (ORDER BY user_id, created_at DESC, id DESC) AS step
         FROM blogs
         WHERE user_id = $1
           AND (created_at, id) < ($4, $5)
@@ -15,18 +19,22 @@ WITH recent AS MATERIALIZED (
         ORDER BY user_id, created_at DESC, id DESC
         LIMIT $7
     ) AS newest
-    WHERE newest.search_vector @@ websearch_to_tsquery($2::regconfig, $3::text)
+    -- The matches, and the window's last blog: there, step 1 could not finish the page.
+    WHERE newest.matches OR newest.step = $7
     LIMIT $6
+), further AS (
+    SELECT count(*) FILTER (WHERE matches) < $6 AND coalesce(bool_or(last), false) AS needed
+    FROM walked
 ), found AS (
-    SELECT id FROM recent
-    WHERE (SELECT count(*) FROM recent) = $6
+    SELECT id FROM walked
+    WHERE matches AND NOT (SELECT needed FROM further)
     UNION ALL
     (
         SELECT matching.id
         FROM (
             SELECT id, created_at
             FROM blogs
-            WHERE (SELECT count(*) FROM recent) < $6
+            WHERE (SELECT needed FROM further)
               AND user_id = $1
               AND search_vector @@ websearch_to_tsquery($2::regconfig, $3::text)
             OFFSET 0

@@ -1,13 +1,14 @@
 """Named SQL: the loader, and every statement in sql/queries/ against a migrated database.
 
-The plan tests seed 50,000 blogs inside the test's transaction, ANALYZE them, and fail on a
-sequential scan of `blogs` or a sort over it, for the custom plan PostgreSQL makes for the first
+The plan tests run on a database of their own holding 50,000 blogs, and fail on a sequential
+scan of `blogs` or a sort over it, for the custom plan PostgreSQL makes for the first
 executions of a prepared statement and for the generic plan it may switch to afterwards. The
 search statements are planned for each call (`-- plan: custom`) and their plans depend on the
 words searched for: tests/test_blogs_search.py checks them.
 """
 
 import json
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from service.db import queries
 from service.db.database import Connection
 from service.db.queries import Query, load_all, parse
 from service.models import MAX_ID
-from tests.utils import plan_nodes
+from tests.utils import plan_nodes, rolled_back, seeded_database
 
 pytestmark = pytest.mark.anyio
 
@@ -180,22 +181,27 @@ async def raw(db: Connection) -> asyncpg.Connection:
     return await db.raw()
 
 
+# 50,000 blogs by 500 users.
+SEEDED = (
+    "INSERT INTO users (name, email, password_hash) "
+    "SELECT 'user ' || n, 'plan' || n || '@example.com', 'x' FROM generate_series(1, 500) n",
+    "INSERT INTO blogs (user_id, title, body, created_at) "
+    "SELECT u.id, 'title ' || n, repeat('b', 200), now() - n * interval '1 minute' "
+    "FROM generate_series(1, 50000) n "
+    "JOIN (SELECT id, row_number() OVER (ORDER BY id) - 1 AS k FROM users) u ON u.k = n % 500",
+)
+
+
+@pytest.fixture(scope="module")
+async def seeded_url(server_url: str) -> AsyncIterator[str]:
+    async with seeded_database(server_url, *SEEDED) as url:
+        yield url
+
+
 @pytest.fixture
-async def seeded(raw: asyncpg.Connection) -> asyncpg.Connection:
-    """50,000 blogs by 500 users, analysed, inside the test's transaction."""
-    await raw.execute(
-        "INSERT INTO users (name, email, password_hash) "
-        "SELECT 'user ' || n, 'plan' || n || '@example.com', 'x' FROM generate_series(1, 500) n"
-    )
-    await raw.execute(
-        "INSERT INTO blogs (user_id, title, body, created_at) "
-        "SELECT u.id, 'title ' || n, repeat('b', 200), now() - n * interval '1 minute' "
-        "FROM generate_series(1, 50000) n "
-        "JOIN (SELECT id, row_number() OVER (ORDER BY id) - 1 AS k FROM users "
-        "      WHERE email LIKE 'plan%') u ON u.k = n % 500"
-    )
-    await raw.execute("ANALYZE users; ANALYZE blogs")
-    return raw
+async def seeded(seeded_url: str) -> AsyncIterator[asyncpg.Connection]:
+    async with rolled_back(seeded_url) as conn:
+        yield conn
 
 
 @pytest.mark.parametrize("name", sorted(SAMPLES))
