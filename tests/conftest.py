@@ -18,6 +18,7 @@ import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import asyncpg
 import pytest
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
@@ -108,6 +109,12 @@ async def db(app: FastAPI) -> AsyncIterator[Connection]:
     """The app's connection, inside the test's transaction."""
     async with app.state.databases.primary.connection() as connection:
         yield connection
+
+
+@pytest.fixture
+async def raw(db: Connection) -> asyncpg.Connection:
+    """The app's asyncpg connection, inside the test's transaction."""
+    return await db.raw()
 
 
 @pytest.fixture

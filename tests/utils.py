@@ -21,11 +21,13 @@ from urllib.parse import parse_qs, urlsplit
 import asyncpg
 import httpx
 import pytest
+import sqlalchemy as sa
 from httpx import ASGITransport, AsyncClient
 
 from service.api.app import create_app
 from service.db import migrations
 from service.db.database import Database
+from service.db.tables import metadata
 from service.db.urls import asyncpg_dsn
 from service.settings import Settings
 
@@ -39,6 +41,17 @@ ScratchDatabase = Callable[..., Awaitable[str]]
 
 
 # --- settings and databases ----------------------------------------------------------------
+
+# Every index PostgreSQL builds for our schema: primary keys, unique constraints and indexes.
+OUR_INDEXES = {
+    name
+    for table in metadata.tables.values()
+    for name in [
+        table.primary_key.name,
+        *(index.name for index in table.indexes),
+        *(c.name for c in table.constraints if isinstance(c, sa.UniqueConstraint)),
+    ]
+}
 
 
 def with_database(url: str, name: str) -> str:

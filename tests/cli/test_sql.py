@@ -14,12 +14,13 @@ import pytest
 from service.cli import sql as sql_cli
 from service.cli.main import main
 from service.db import maintenance
-from tests.utils import PROJECT_ROOT, ScratchDatabase, connect
+from service.db.tables import metadata
+from tests.utils import OUR_INDEXES, PROJECT_ROOT, ScratchDatabase, connect
 
 pytestmark = pytest.mark.anyio
 
 UNREACHABLE = "postgresql://postgres@127.0.0.1:1/x"
-OUR_TABLES = {"users", "blogs", "deployment", "rate_limits"}
+OUR_TABLES = set(metadata.tables)
 
 
 async def cli(*argv: str) -> int:
@@ -141,14 +142,15 @@ async def test_run_prints_aligned_tables(database: str, capsys: pytest.CaptureFi
     out = capsys.readouterr().out
     tables, indexes = out.split("\n\n")
     lines = tables.splitlines()
-    assert lines[0].startswith("-- Tables, largest first: SELECT 4 (")
+    count = len(OUR_TABLES)
+    assert lines[0].startswith(f"-- Tables, largest first: SELECT {count} (")
     assert lines[1].split()[:3] == ["table", "total_size", "table_size"]
     assert set(lines[2]) == {"-", " "}
-    assert {line.split()[0] for line in lines[3:7]} == OUR_TABLES
-    assert lines[7] == "(4 rows)"
+    assert {line.split()[0] for line in lines[3 : 3 + count]} == OUR_TABLES
+    assert lines[3 + count] == f"({count} rows)"
     # Every row is as wide as the dashes under the header: the columns line up.
     assert lines[1].index("total_size") == lines[3].index(lines[3].split()[1])
-    assert indexes.splitlines()[-1] == "(9 rows)"
+    assert indexes.splitlines()[-1] == f"({len(OUR_INDEXES)} rows)"
 
 
 async def test_run_as_json_and_csv(database: str, capsys: pytest.CaptureFixture[str]) -> None:
@@ -207,7 +209,7 @@ async def test_a_bad_identifier_is_one_error_line(
     assert await cli("sql", "run", "vacuum_analyze", "--param", 'table=users"; --') == 1
     assert one_error_line(capsys.readouterr().err) == (
         "error: parameter table: 'users\"; --' is not one of our tables "
-        "(choose from: all, blogs, deployment, rate_limits, users)"
+        f"(choose from: all, {', '.join(sorted(OUR_TABLES))})"
     )
 
 

@@ -11,8 +11,9 @@ from pydantic import TypeAdapter
 
 from service.db import maintenance, queries
 from service.db.maintenance import MaintenanceError, Result
+from service.db.tables import metadata
 from service.models import Email, Name, Title
-from tests.utils import ScratchDatabase, connect, eventually
+from tests.utils import OUR_INDEXES, ScratchDatabase, connect, eventually
 
 pytestmark = pytest.mark.anyio
 
@@ -29,18 +30,7 @@ EXPECTED_SCRIPTS = {
 }
 
 # Every table and index of the migrated schema, schema_migrations aside.
-OUR_TABLES = ["blogs", "deployment", "rate_limits", "users"]
-OUR_INDEXES = {
-    "pk_users",
-    "uq_users_email_lower",
-    "pk_blogs",
-    "ix_blogs_created_at_id",
-    "ix_blogs_user_id_created_at_id",
-    "ix_blogs_search_vector",
-    "pk_deployment",
-    "pk_rate_limits",
-    "ix_rate_limits_window_ends",
-}
+OUR_TABLES = sorted(metadata.tables)
 
 HEADER = "-- purpose: p\n-- read-only: yes\n-- live: yes\n-- transaction: yes\n"
 

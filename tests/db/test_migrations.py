@@ -28,10 +28,12 @@ async def test_migrate_applies_every_file_once_in_order(
 ) -> None:
     url = await scratch_database(migrated=False)
     directory = _copy_migrations(tmp_path)
-    (directory / "9001_add_bio.sql").write_text("ALTER TABLE users ADD COLUMN bio text;\n")
+    (directory / "9001_add_pronouns.sql").write_text(
+        "ALTER TABLE users ADD COLUMN pronouns text;\n"
+    )
 
     on_disk = load_migrations(directory)
-    assert on_disk[-1].file_name == "9001_add_bio.sql"
+    assert on_disk[-1].file_name == "9001_add_pronouns.sql"
 
     applied = await migrations.migrate(url, directory)
     assert applied == on_disk

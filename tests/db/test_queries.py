@@ -18,7 +18,6 @@ import pytest
 
 from service.blogs import SEARCH_WINDOW
 from service.db import queries
-from service.db.database import Connection
 from service.db.queries import Query, load_all, parse
 from service.models import MAX_ID
 from tests.utils import plan_nodes, rolled_back, seeded_database
@@ -174,11 +173,6 @@ def test_a_file_without_a_read_only_header_is_refused_by_name(tmp_path: Path) ->
 def test_the_service_s_queries_are_loaded() -> None:
     assert queries.BLOG_DETAIL.params == ("id",)
     assert queries.BLOGS_PAGE.params == ("before_created_at", "before_id", "limit")
-
-
-@pytest.fixture
-async def raw(db: Connection) -> asyncpg.Connection:
-    return await db.raw()
 
 
 # 50,000 blogs by 500 users.

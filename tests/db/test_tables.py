@@ -71,7 +71,17 @@ async def _schema(url: str, *, create_all: bool = False) -> dict[str, Any]:
 async def test_metadata_matches_the_migrated_database(scratch_database: ScratchDatabase) -> None:
     migrated = await _schema(await scratch_database())
     from_metadata = await _schema(await scratch_database(migrated=False), create_all=True)
-    assert set(migrated) == {"users", "blogs", "deployment", "rate_limits"}
+    assert set(migrated) == {
+        "users",
+        "blogs",
+        "deployment",
+        "rate_limits",
+        "tags",
+        "blog_tags",
+        "favorites",
+        "follows",
+        "comments",
+    }
     for table in migrated:
         assert migrated[table] == from_metadata[table], table
 
@@ -80,10 +90,25 @@ async def test_constraint_names_follow_the_naming_convention(
     scratch_database: ScratchDatabase,
 ) -> None:
     schema = await _schema(await scratch_database())
-    assert schema["users"]["primary_key"]["name"] == "pk_users"
-    assert [fk[0] for fk in schema["blogs"]["foreign_keys"]] == ["fk_blogs_user_id_users"]
-    assert [ck[0] for ck in schema["blogs"]["checks"]] == [
-        "ck_blogs_body_length",
-        "ck_blogs_title_length",
+    misnamed = []
+    for table, described in schema.items():
+        names = [("pk", described["primary_key"]["name"], f"pk_{table}")]
+        names += [
+            ("fk", name, f"fk_{table}_{'_'.join(columns)}_{referred}")
+            for name, columns, referred, _ in described["foreign_keys"]
+        ]
+        names += [
+            ("uq", name, f"uq_{table}_{'_'.join(columns)}") for name, columns in described["unique"]
+        ]
+        names += [("ck", name, f"ck_{table}_") for name, _ in described["checks"]]
+        names += [
+            ("ix", name, f"{'uq' if unique else 'ix'}_{table}_")
+            for name, _, _, unique, _ in described["indexes"]
+        ]
+        misnamed += [(kind, name) for kind, name, prefix in names if not name.startswith(prefix)]
+    assert misnamed == []
+    assert schema["blogs"]["foreign_keys"][0][0] == "fk_blogs_user_id_users"
+    assert [ix[0] for ix in schema["users"]["indexes"]] == [
+        "uq_users_email_lower",
+        "uq_users_username_lower",
     ]
-    assert [ix[0] for ix in schema["users"]["indexes"]] == ["uq_users_email_lower"]
