@@ -3,22 +3,22 @@
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import asyncpg
-import sqlalchemy as sa
-
 from service.db import queries
 from service.db.database import Connection, Row
-from service.db.tables import blogs
 from service.errors import (
     AuthenticationFailed,
+    Conflict,
     Forbidden,
     InvalidCursor,
+    InvalidValue,
     NotFound,
     PreconditionFailed,
 )
-from service.models import MAX_ID, Blog, BlogCreate, BlogUpdate, Owner, User
+from service.models import MAX_ID, Blog, BlogCreate, BlogUpdate, TagCount, User
 from service.pages import split_page
+from service.profiles import profile, reader_current, reader_params
 from service.timestamps import from_micros, to_micros
+from service.tokens import TokenClaims
 from service.users import user_exists
 
 BlogKey = tuple[int, int]
@@ -55,11 +55,16 @@ def _blog(row: Row) -> Blog:
     """A blog from a row of the named blog queries, which alias the owner's columns."""
     return Blog(
         id=row["id"],
+        slug=row["slug"],
         title=row["title"],
+        description=row["description"],
         body=row["body"],
+        tags=row["tags"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
-        owner=Owner(id=row["owner_id"], name=row["owner_name"]),
+        favorites_count=row["favorites_count"],
+        favorited=row["favorited"],
+        owner=profile(row, "owner_"),
     )
 
 
@@ -70,22 +75,29 @@ def _page(rows: list[Row], limit: int) -> tuple[list[Blog], BlogKey | None]:
 
 
 async def create_blog(*, db: Connection, owner: User, data: BlogCreate) -> Blog:
-    statement = (
-        sa.insert(blogs)
-        .values(user_id=owner.id, title=data.title, body=data.body)
-        .returning(blogs.c.id, blogs.c.title, blogs.c.body, blogs.c.created_at, blogs.c.updated_at)
+    row = await db.fetch_row(
+        queries.BLOG_CREATE,
+        user_id=owner.id,
+        title=data.title,
+        body=data.body,
+        description=data.description,
+        tags=data.tags,
     )
-    try:
-        row = await db.fetch_one(statement)
-    except asyncpg.ForeignKeyViolationError:
+    if row is None:
         # The owner deleted their account while this request was on its way: so is the token.
-        raise AuthenticationFailed("the token is invalid or has expired") from None
-    assert row is not None
-    return Blog(**row, owner=Owner(id=owner.id, name=owner.name))
+        raise AuthenticationFailed("the token is invalid or has expired")
+    return _blog(row)
 
 
-async def get_blog(*, db: Connection, blog_id: int) -> Blog:
-    row = await db.fetch_row(queries.BLOG_DETAIL, id=blog_id)
+async def get_blog(*, db: Connection, blog_id: int, reader: TokenClaims | None = None) -> Blog:
+    row = await db.fetch_row(queries.BLOG_DETAIL, id=blog_id, **reader_params(reader))
+    if row is None:
+        raise NotFound("blog not found")
+    return _blog(row)
+
+
+async def get_blog_by_slug(*, db: Connection, slug: str, reader: TokenClaims | None = None) -> Blog:
+    row = await db.fetch_row(queries.BLOG_BY_SLUG, slug=slug, **reader_params(reader))
     if row is None:
         raise NotFound("blog not found")
     return _blog(row)
@@ -97,12 +109,22 @@ async def list_blogs(
     limit: int,
     after: BlogKey | None = None,
     author_id: int | None = None,
+    tag: str | None = None,
     search: Search | None = None,
+    reader: TokenClaims | None = None,
 ) -> tuple[list[Blog], BlogKey | None]:
-    """A page of blogs, newest first, and the key to continue after, or None on the last page."""
+    """A page of blogs, newest first, and the key to continue after, or None on the last page.
+
+    By one author, carrying one tag, or matching a search (which may be by one author)."""
     before_created_at, before_id = _before(after)
     keyset = {"before_created_at": before_created_at, "before_id": before_id, "limit": limit + 1}
-    if search is not None:
+    keyset |= reader_params(reader)
+    if tag is not None:
+        if author_id is not None or search is not None:
+            # No one index walks a tag's blogs by one author or matching words.
+            raise InvalidValue("tag cannot be combined with author_id or q", field="tag")
+        rows = await db.fetch_rows(queries.BLOGS_PAGE_BY_TAG, tag=tag, **keyset)
+    elif search is not None:
         matching = {"config": search.config, "query": search.query, "window": SEARCH_WINDOW}
         if author_id is None:
             rows = await db.fetch_rows(queries.BLOGS_SEARCH, **matching, **keyset)
@@ -117,11 +139,37 @@ async def list_blogs(
     return _page(rows, limit)
 
 
+async def feed(
+    *, db: Connection, reader: TokenClaims, limit: int, after: BlogKey | None = None
+) -> tuple[list[Blog], BlogKey | None]:
+    """Blogs by the authors the reader follows, newest first."""
+    before_created_at, before_id = _before(after)
+    rows = await db.fetch_rows(
+        queries.BLOGS_FEED,
+        before_created_at=before_created_at,
+        before_id=before_id,
+        limit=limit + 1,
+        **reader_params(reader),
+    )
+    # An empty feed is rare (no follows, or past the end): only then make sure the token is
+    # still good, so a token from before a password change is refused rather than shown nothing.
+    if not rows and not await reader_current(db=db, claims=reader):
+        raise AuthenticationFailed("the token is invalid or has expired")
+    return _page(rows, limit)
+
+
 async def list_user_blogs(
-    *, db: Connection, user_id: int, limit: int, after: BlogKey | None = None
+    *,
+    db: Connection,
+    user_id: int,
+    limit: int,
+    after: BlogKey | None = None,
+    reader: TokenClaims | None = None,
 ) -> tuple[list[Blog], BlogKey | None]:
     """Like `list_blogs` for one author, but NotFound for an unknown user."""
-    items, next_key = await list_blogs(db=db, limit=limit, after=after, author_id=user_id)
+    items, next_key = await list_blogs(
+        db=db, limit=limit, after=after, author_id=user_id, reader=reader
+    )
     # An empty page is rare (no blogs, or past the last one): only then ask whether the user exists.
     if not items and not await user_exists(db=db, user_id=user_id):
         raise NotFound("user not found")
@@ -144,6 +192,8 @@ async def update_blog(
         user_id=user_id,
         title=data.title if "title" in fields else None,
         body=data.body if "body" in fields else None,
+        description=data.description if "description" in fields else None,
+        tags=data.tags if "tags" in fields else None,
         versions=versions,
     )
     if row is None:
@@ -165,3 +215,30 @@ async def delete_blog(*, db: Connection, blog_id: int, user_id: int) -> None:
         if row["owner_id"] != user_id:
             raise Forbidden("only the owner may delete this blog")
         raise NotFound("blog not found")
+
+
+async def favorite(*, db: Connection, reader: TokenClaims, blog_id: int) -> Blog:
+    """Make the blog one of the reader's favorites; Conflict when it already is."""
+    row = await db.fetch_row(queries.FAVORITE_ADD, user_id=reader.user_id, blog_id=blog_id)
+    assert row is not None
+    if not row["found"]:
+        raise NotFound("blog not found")
+    if not row["added"]:
+        raise Conflict("the blog is already a favorite")
+    return await get_blog(db=db, blog_id=blog_id, reader=reader)
+
+
+async def unfavorite(*, db: Connection, reader: TokenClaims, blog_id: int) -> Blog:
+    """Take the blog off the reader's favorites; NotFound when it was not one."""
+    row = await db.fetch_row(queries.FAVORITE_REMOVE, user_id=reader.user_id, blog_id=blog_id)
+    assert row is not None
+    if not row["found"]:
+        raise NotFound("blog not found")
+    if not row["removed"]:
+        raise NotFound("the blog is not a favorite")
+    return await get_blog(db=db, blog_id=blog_id, reader=reader)
+
+
+async def top_tags(*, db: Connection, limit: int) -> list[TagCount]:
+    rows = await db.fetch_rows(queries.TAGS_TOP, limit=limit)
+    return [TagCount(name=row["name"], blogs=row["blog_count"]) for row in rows]

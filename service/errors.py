@@ -23,6 +23,15 @@ class InvalidCursor(DomainError):
     pass
 
 
+class InvalidValue(DomainError):
+    """A well-formed value the operation refuses (following yourself): a 422 naming `field`,
+    in the shape of every other 422."""
+
+    def __init__(self, message: str, *, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 class AuthenticationFailed(DomainError):
     pass
 

@@ -159,3 +159,17 @@ class LoginLimits:
 
     def known_over(self, address: str) -> float:
         return self.known.seconds_left([self.per_address.key(address)])
+
+
+@dataclass(frozen=True)
+class WriteLimits:
+    """Writes per user: a signed-in client cannot fill the tables (or hold the pool with
+    writes) faster than this, whatever the number of workers."""
+
+    per_user: Limit
+    known: KnownOverLimit
+    message: ClassVar[str] = "too many changes from this user; try again later"
+
+    async def count(self, *, db: Connection, user_id: int) -> None:
+        attempts = [(self.per_user, (str(user_id),))]
+        await count(db=db, attempts=attempts, message=self.message, known=self.known)

@@ -16,6 +16,9 @@ MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
 # Ids are PostgreSQL bigints.
 MAX_ID = 2**63 - 1
+# How many users one user may follow; sql/queries/follow.sql checks it (and says how far
+# follows made at the same moment can pass it).
+MAX_FOLLOWS = 1000
 
 # PostgreSQL text cannot hold NUL characters; refuse them up front with a 422.
 _NO_NUL = r"^[^\x00]*$"
@@ -55,6 +58,45 @@ Title = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=_NO_NUL)
 ]
 Body = Annotated[str, StringConstraints(min_length=1, max_length=100_000, pattern=_NO_NUL)]
+Description = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=1000, pattern=_NO_NUL)
+]
+# A chosen username has no '.': the usernames derived for users who chose none (name.id, see
+# sql/migrations/0009_platform.sql) have one, so no one can take another's.
+Username = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_-]+$"
+    ),
+]
+Bio = Annotated[str, StringConstraints(max_length=1000, pattern=_NO_NUL)]
+ImageUrl = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=2000, pattern=r"^https?://[^\s\x00]+$")
+]
+# Tags are kept as written (trimmed); a comma or a control character (C0 or C1, what
+# PostgreSQL's [[:cntrl:]] matches) is never part of one.
+Tag = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=40, pattern=r"^[^,\x00-\x1f\x7f-\x9f]+$"
+    ),
+]
+MAX_TAGS = 10
+CommentBody = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000, pattern=_NO_NUL)
+]
+
+
+def _distinct(tags: list[str]) -> list[str]:
+    """Each tag once, in the order first given."""
+    return list(dict.fromkeys(tags))
+
+
+Tags = Annotated[
+    list[Tag],
+    Field(max_length=MAX_TAGS, description=f"At most {MAX_TAGS}; repeats are kept once."),
+    AfterValidator(_distinct),
+]
 
 
 class Input(BaseModel):
@@ -65,11 +107,19 @@ class UserCreate(Input):
     name: Name
     email: Email = Field(description="Stored trimmed and lower-cased; unique in any letter case.")
     password: Password
+    username: Username | None = Field(
+        default=None,
+        description=(
+            "Letters, digits, '_' and '-'; unique in any letter case. Without one, the user "
+            "gets `<name as a slug>.<id>`."
+        ),
+    )
 
 
 class UserUpdate(Input):
-    """Send only the fields to change; a field that is sent must be valid (`null` is not).
-    Changing the email or the password needs `current_password`."""
+    """Send only the fields to change; a field that is sent must be valid (`null` is not, except
+    for `bio` and `image`, which it clears). Changing the email or the password needs
+    `current_password`."""
 
     name: Name = Field(default=None)  # type: ignore[assignment]
     email: Email = Field(  # type: ignore[assignment]
@@ -78,12 +128,18 @@ class UserUpdate(Input):
     password: Password = Field(  # type: ignore[assignment]
         default=None, description="The new password; every token made before it stops working."
     )
+    username: Username = Field(  # type: ignore[assignment]
+        default=None,
+        description="Letters, digits, '_' and '-'; unique in any letter case.",
+    )
+    bio: Bio | None = Field(default=None, description="`null` clears it.")
+    image: ImageUrl | None = Field(default=None, description="An http(s) URL; `null` clears it.")
     current_password: CurrentPassword | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
         if not self.model_fields_set - {"current_password"}:
-            raise ValueError("send at least one of: name, email, password")
+            raise ValueError("send at least one of: name, email, password, username, bio, image")
         if self.model_fields_set & {"email", "password"} and self.current_password is None:
             raise ValueError("current_password is required to change the email or password")
         return self
@@ -96,19 +152,28 @@ class UserDelete(Input):
 class BlogCreate(Input):
     title: Title
     body: Body
+    description: Description = ""
+    tags: Tags = []
 
 
 class BlogUpdate(Input):
-    """Send only the fields to change; a field that is sent must be valid (`null` is not)."""
+    """Send only the fields to change; a field that is sent must be valid (`null` is not).
+    `tags` replaces the blog's tags."""
 
     title: Title = Field(default=None)  # type: ignore[assignment]
     body: Body = Field(default=None)  # type: ignore[assignment]
+    description: Description = Field(default=None)  # type: ignore[assignment]
+    tags: Tags = Field(default=None)  # type: ignore[arg-type]
 
     @model_validator(mode="after")
     def _not_empty(self) -> Self:
         if not self.model_fields_set:
-            raise ValueError("send at least one of: title, body")
+            raise ValueError("send at least one of: title, body, description, tags")
         return self
+
+
+class CommentCreate(Input):
+    body: CommentBody
 
 
 class UserPublic(BaseModel):
@@ -116,7 +181,11 @@ class UserPublic(BaseModel):
 
     id: int
     name: str
+    username: str
+    bio: str | None
+    image: str | None
     created_at: datetime
+    following: bool = Field(description="Whether the signed-in reader follows them.")
 
 
 class User(BaseModel):
@@ -124,6 +193,9 @@ class User(BaseModel):
 
     id: int
     name: str
+    username: str
+    bio: str | None
+    image: str | None
     email: str
     created_at: datetime
 
@@ -135,18 +207,53 @@ class UserPage(BaseModel):
     )
 
 
-class Owner(BaseModel):
+class Profile(BaseModel):
+    """A user as shown beside what they wrote."""
+
     id: int
     name: str
+    username: str
+    bio: str | None
+    image: str | None
+    following: bool = Field(description="Whether the signed-in reader follows them.")
 
 
 class Blog(BaseModel):
     id: int
+    slug: str = Field(description="Made once from the title and id; kept when the title changes.")
     title: str
+    description: str
+    body: str
+    tags: list[str] = Field(description="Sorted.")
+    created_at: datetime
+    updated_at: datetime
+    favorites_count: int
+    favorited: bool = Field(description="Whether the signed-in reader has made it a favorite.")
+    owner: Profile
+
+
+class Comment(BaseModel):
+    id: int
     body: str
     created_at: datetime
     updated_at: datetime
-    owner: Owner
+    author: Profile
+
+
+class CommentPage(BaseModel):
+    items: list[Comment]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null on the last."
+    )
+
+
+class TagCount(BaseModel):
+    name: str
+    blogs: int = Field(description="How many blogs carry it.")
+
+
+class TagList(BaseModel):
+    items: list[TagCount] = Field(description="Most used first.")
 
 
 class BlogPage(BaseModel):

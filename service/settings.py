@@ -42,6 +42,8 @@ class Settings(BaseSettings):
 
     signup_window_seconds: float = Field(default=3600, gt=0)
     signup_max_per_address: int = Field(default=20, ge=1)
+    write_window_seconds: float = Field(default=60, gt=0)
+    write_max_per_user: int = Field(default=60, ge=1)
     login_failure_window_seconds: float = Field(default=60, gt=0)
     login_max_failures_per_account_and_address: int = Field(default=5, ge=1)
     login_max_failures_per_account: int = Field(default=50, ge=1)

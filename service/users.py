@@ -12,46 +12,110 @@ from service.db import queries
 from service.db.database import Connection, Row
 from service.db.tables import users
 from service.errors import AuthenticationFailed, Conflict, Forbidden, NotFound
-from service.models import User, UserCreate, UserPublic, UserUpdate
+from service.models import Profile, User, UserCreate, UserPublic, UserUpdate
 from service.pages import split_page
 from service.passwords import PasswordHasher
+from service.profiles import profile, reader_params
 from service.tokens import TokenClaims
 
-_USER_COLUMNS = (users.c.id, users.c.name, users.c.email, users.c.created_at)
+_USER_COLUMNS = (
+    users.c.id,
+    users.c.name,
+    users.c.username,
+    users.c.bio,
+    users.c.image,
+    users.c.email,
+    users.c.created_at,
+)
 _EMAIL_TAKEN = "a user with this email already exists"
+_USERNAME_TAKEN = "a user with this username already exists"
+# The unique index that keeps usernames unique in any letter case.
+_USERNAME_INDEX = "uq_users_username_lower"
 
 
 def _user(row: Row) -> User:
-    return User(id=row["id"], name=row["name"], email=row["email"], created_at=row["created_at"])
-
-
-async def _email_taken(db: Connection, email: str, *, other_than: int = 0) -> bool:
-    statement = sa.select(
-        sa.exists()
-        .where(sa.func.lower(users.c.email) == email, users.c.id != other_than)
-        .label("taken")
+    return User(
+        id=row["id"],
+        name=row["name"],
+        username=row["username"],
+        bio=row["bio"],
+        image=row["image"],
+        email=row["email"],
+        created_at=row["created_at"],
     )
-    row = await db.fetch_one(statement)
-    return bool(row and row["taken"])
+
+
+def public_user(row: Row, *, following: bool | None = None) -> UserPublic:
+    """The user in a row's id, name, username, bio, image, created_at and following columns
+    (`following` given instead when the row has none)."""
+    return UserPublic(
+        id=row["id"],
+        name=row["name"],
+        username=row["username"],
+        bio=row["bio"],
+        image=row["image"],
+        created_at=row["created_at"],
+        following=row["following"] if following is None else following,
+    )
+
+
+async def _taken(
+    db: Connection, *, email: str | None, username: str | None, other_than: int = 0
+) -> str | None:
+    """Why another user (not `other_than`) stands in the way: their email or username is this
+    one in any letter case; None when neither is. One statement, none when both are None."""
+    checks = []
+    if email is not None:
+        checks.append(
+            sa.exists()
+            .where(sa.func.lower(users.c.email) == email, users.c.id != other_than)
+            .label("email")
+        )
+    if username is not None:
+        # Usernames are ASCII (models.Username), so Python's lower() is PostgreSQL's.
+        checks.append(
+            sa.exists()
+            .where(sa.func.lower(users.c.username) == username.lower(), users.c.id != other_than)
+            .label("username")
+        )
+    if not checks:
+        return None
+    row = await db.fetch_one(sa.select(*checks))
+    if row is None:
+        return None
+    if email is not None and row["email"]:
+        return _EMAIL_TAKEN
+    if username is not None and row["username"]:
+        return _USERNAME_TAKEN
+    return None
 
 
 async def create_user(*, db: Connection, hasher: PasswordHasher, data: UserCreate) -> User:
-    if await _email_taken(db, data.email):
+    """Sign up. 409 (Conflict) when the email or the chosen username is taken in any letter
+    case, also when another sign-up takes it while the password is hashed."""
+    taken = await _taken(db, email=data.email, username=data.username)
+    if taken is not None:
         await db.release()
         # As long as a sign-up that hashes, so the answer's timing does not tell the difference.
         await hasher.pretend()
-        raise Conflict(_EMAIL_TAKEN)
+        raise Conflict(taken)
     await db.release()
     password_hash = await hasher.hash(data.password)
+    # Without a username, the trigger tg_users_username derives one from the name and id.
     statement = (
         postgresql.insert(users)
-        .values(name=data.name, email=data.email, password_hash=password_hash)
-        .on_conflict_do_nothing(index_elements=[sa.func.lower(users.c.email)])
+        .values(
+            name=data.name, email=data.email, password_hash=password_hash, username=data.username
+        )
+        # Any unique index: the email's or the username's.
+        .on_conflict_do_nothing()
         .returning(*_USER_COLUMNS)
     )
     row = await db.fetch_one(statement)
     if row is None:
-        raise Conflict(_EMAIL_TAKEN)
+        # Taken meanwhile: say which.
+        taken = await _taken(db, email=data.email, username=data.username)
+        raise Conflict(taken or _EMAIL_TAKEN)
     return _user(row)
 
 
@@ -67,12 +131,32 @@ async def get_token_user(*, db: Connection, claims: TokenClaims) -> User:
     return _user(row)
 
 
-async def get_public_user(*, db: Connection, user_id: int) -> UserPublic:
-    statement = sa.select(users.c.id, users.c.name, users.c.created_at).where(users.c.id == user_id)
-    row = await db.fetch_one(statement)
+async def get_public_user(
+    *, db: Connection, user_id: int, reader: TokenClaims | None
+) -> UserPublic:
+    """A user as anyone may see them, with whether `reader` follows them: one statement."""
+    row = await db.fetch_row(queries.USER_PROFILE, id=user_id, **reader_params(reader))
     if row is None:
         raise NotFound("user not found")
-    return UserPublic(**row)
+    return public_user(row)
+
+
+async def get_profile_by_username(
+    *, db: Connection, username: str, reader: TokenClaims | None
+) -> Profile:
+    """A user's profile by username in any letter case, with whether `reader` follows them:
+    one statement, on the unique index of lower(username)."""
+    # PostgreSQL text cannot hold NUL, and no username has one: no need to ask.
+    row = (
+        None
+        if "\x00" in username
+        else await db.fetch_row(
+            queries.USER_PROFILE_BY_USERNAME, username=username, **reader_params(reader)
+        )
+    )
+    if row is None:
+        raise NotFound("user not found")
+    return profile(row, "")
 
 
 async def user_exists(*, db: Connection, user_id: int) -> bool:
@@ -82,12 +166,15 @@ async def user_exists(*, db: Connection, user_id: int) -> bool:
 
 
 async def list_users(
-    *, db: Connection, limit: int, after_id: int | None
+    *, db: Connection, limit: int, after_id: int | None, reader: TokenClaims | None
 ) -> tuple[list[UserPublic], int | None]:
-    """A page of users in id order and the id to continue after, or None on the last page."""
-    rows = await db.fetch_rows(queries.USERS_PAGE, after_id=after_id or 0, limit=limit + 1)
+    """A page of users in id order, each with whether `reader` follows them (one statement),
+    and the id to continue after, or None on the last page."""
+    rows = await db.fetch_rows(
+        queries.USERS_PAGE, after_id=after_id or 0, limit=limit + 1, **reader_params(reader)
+    )
     page, last = split_page(rows, limit)
-    return [UserPublic(**row) for row in page], None if last is None else last["id"]
+    return [public_user(row) for row in page], None if last is None else last["id"]
 
 
 async def _check_password(
@@ -108,8 +195,10 @@ async def _check_password(
 async def update_user(
     *, db: Connection, hasher: PasswordHasher, user_id: int, data: UserUpdate
 ) -> User:
-    """Change the name, email or password. Email and password changes need the current password;
-    a password change ends every token made before it (token_version moves in the same UPDATE)."""
+    """Change the name, email, password, username, bio or image (None clears the last two).
+    Email and password changes need the current password; a password change ends every token
+    made before it (token_version moves in the same UPDATE). 409 (Conflict) when another user
+    has the email or username in any letter case."""
     fields = data.model_fields_set
     changes: dict[str, object] = {}
     condition = users.c.id == user_id
@@ -118,12 +207,17 @@ async def update_user(
         stored = await _check_password(db, hasher, user_id=user_id, password=data.current_password)
         # Applies only if nobody changed the password since it was checked.
         condition = condition & (users.c.password_hash == stored)
-    if "name" in fields:
-        changes["name"] = data.name
-    if "email" in fields:
-        if await _email_taken(db, data.email, other_than=user_id):
-            raise Conflict(_EMAIL_TAKEN)
-        changes["email"] = data.email
+    for field in ("name", "email", "username", "bio", "image"):
+        if field in fields:
+            changes[field] = getattr(data, field)
+    taken = await _taken(
+        db,
+        email=data.email if "email" in fields else None,
+        username=data.username if "username" in fields else None,
+        other_than=user_id,
+    )
+    if taken is not None:
+        raise Conflict(taken)
     if "password" in fields:
         await db.release()
         changes["password_hash"] = await hasher.hash(data.password)
@@ -131,8 +225,10 @@ async def update_user(
     statement = sa.update(users).where(condition).values(**changes).returning(*_USER_COLUMNS)
     try:
         row = await db.fetch_one(statement)
-    except asyncpg.UniqueViolationError:  # the email was taken between the check and now
-        raise Conflict(_EMAIL_TAKEN) from None
+    except asyncpg.UniqueViolationError as exc:  # taken between the check and now
+        raise Conflict(
+            _USERNAME_TAKEN if exc.constraint_name == _USERNAME_INDEX else _EMAIL_TAKEN
+        ) from None
     if row is None:
         raise Conflict("the account changed meanwhile; try again")
     return _user(row)

@@ -132,6 +132,8 @@ FIRST_PAGE = {
     "before_id": MAX_ID,
     "limit": 21,
     "window": SEARCH_WINDOW,
+    "reader_id": None,
+    "reader_version": None,
 }
 
 
@@ -178,6 +180,8 @@ async def test_a_deep_page_of_a_common_word_is_still_an_index_walk(
         before_id=middle["id"],
         limit=21,
         window=SEARCH_WINDOW,
+        reader_id=None,
+        reader_version=None,
     )
     assert _uses(plan, "ix_blogs_created_at_id"), plan
     assert _scanned_blogs_rows(plan) <= 100, plan

@@ -134,7 +134,7 @@ async def blog_title(url: str, blog_id: int) -> str | None:
 async def new_blog(
     client: httpx.AsyncClient, headers: dict[str, str], title: str = "Original"
 ) -> int:
-    blog_id: int = (await write_blog(client, headers, title))["id"]
+    blog_id: int = (await write_blog(client, headers, title=title))["id"]
     return blog_id
 
 

@@ -8,7 +8,15 @@ from service import limits
 from service.db.database import Connection, Database
 from service.errors import TooManyAttempts
 from service.limits import KnownOverLimit, Limit
-from tests.utils import ScratchDatabase, fetchval
+from tests.utils import (
+    ScratchDatabase,
+    connect,
+    fetchval,
+    in_process,
+    settings_for,
+    sign_up_with,
+    write_blog,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -126,3 +134,39 @@ def test_known_over_limit_forgets_ended_windows_and_stays_bounded() -> None:
     known.remember("d", 60)  # full of live keys: not remembered, the database still decides
     assert known.seconds_left(["c"]) > 59
     assert known.seconds_left(["d"]) == 0
+
+
+async def test_concurrent_writes_past_a_user_s_limit_are_429_and_change_nothing(
+    scratch_database: ScratchDatabase,
+) -> None:
+    url = await scratch_database()
+    settings = settings_for(url, write_max_per_user=4)
+    async with in_process(url, settings=settings, min_size=4, max_size=4) as client:
+        writer, other = [await sign_up_with(client, name) for name in ("Ada", "Bea")]
+        first = await write_blog(client, writer.headers, title="first")
+        path = f"/blogs/{first['id']}"
+        writes = [
+            write
+            for _ in range(2)
+            for write in (
+                client.post("/blogs", json={"title": "t", "body": "b"}, headers=writer.headers),
+                client.post(f"{path}/comments", json={"body": "c"}, headers=writer.headers),
+                client.post(f"{path}/favorite", headers=writer.headers),
+                client.patch(path, json={"title": "edited"}, headers=writer.headers),
+            )
+        ]
+        answers = await asyncio.gather(*writes)
+        codes = sorted(answer.status_code for answer in answers)
+        refused = [answer for answer in answers if answer.status_code == 429]
+        # Five writes in all were allowed (the first blog is one of them): four succeed here.
+        assert len(refused) == 5, codes
+        assert all(int(answer.headers["Retry-After"]) >= 1 for answer in refused)
+        assert (await write_blog(client, other.headers, title="someone else")).keys()
+    async with connect(url) as conn:
+        made = await conn.fetchval(
+            "SELECT (SELECT count(*) FROM blogs WHERE user_id = $1)"
+            " + (SELECT count(*) FROM comments WHERE user_id = $1)"
+            " + (SELECT count(*) FROM favorites WHERE user_id = $1)",
+            writer.id,
+        )
+    assert made <= 4  # the first blog and at most three more rows (an edit adds none)

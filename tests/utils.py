@@ -4,6 +4,7 @@ process or as a real server. Fixtures live in tests/conftest.py."""
 import asyncio
 import os
 import pwd
+import re
 import shutil
 import socket
 import subprocess
@@ -117,10 +118,31 @@ async def seeded_database(server_url: str, *statements: str) -> AsyncIterator[st
         async with connect(url) as conn:
             for statement in statements:
                 await conn.execute(statement)
-            await conn.execute("VACUUM (ANALYZE) users, blogs")
+            await conn.execute("VACUUM (ANALYZE)")
         yield url
     finally:
         await drop_database(server_url, name)
+
+
+_CONTROL = re.compile(r"^\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE|SET)\b", re.IGNORECASE)
+
+
+@asynccontextmanager
+async def statements_run(raw: asyncpg.Connection) -> AsyncIterator[list[str]]:
+    """The SQL of every statement `raw` runs meanwhile (asyncpg's query logger), leaving out
+    transaction control and SET: what a request costs in queries."""
+    seen: list[str] = []
+
+    def log(record: Any) -> None:
+        if not _CONTROL.match(record.query):
+            seen.append(record.query)
+
+    raw.add_query_logger(log)
+    try:
+        yield seen
+        await asyncio.sleep(0)  # asyncpg calls its loggers soon after each statement, not in it
+    finally:
+        raw.remove_query_logger(log)
 
 
 @asynccontextmanager
@@ -179,7 +201,7 @@ async def sign_up_with(client: AsyncClient, name: str = "Ada", email: str | None
 
 
 async def write_blog(
-    client: AsyncClient, headers: dict[str, str], title: str = "Original", body: str = "text"
+    client: AsyncClient, headers: dict[str, str], *, title: str = "Original", body: str = "text"
 ) -> dict[str, Any]:
     """Write a blog through the API; the blog as answered."""
     response = await client.post("/blogs", json={"title": title, "body": body}, headers=headers)
@@ -188,13 +210,17 @@ async def write_blog(
     return blog
 
 
-async def walk_pages(client: AsyncClient, path: str, **params: Any) -> tuple[list[dict], int]:
+async def walk_pages(
+    client: AsyncClient, path: str, headers: dict[str, str] | None = None, **params: Any
+) -> tuple[list[dict], int]:
     """Every item of a keyset listing, page by page, and the number of pages."""
     items: list[dict] = []
     pages = 0
     cursor = None
     while True:
-        response = await client.get(path, params=params | ({"cursor": cursor} if cursor else {}))
+        response = await client.get(
+            path, params=params | ({"cursor": cursor} if cursor else {}), headers=headers
+        )
         assert response.status_code == 200, response.text
         page = response.json()
         if "limit" in params:

@@ -14,12 +14,12 @@ from service.api.middleware.body_limit import RequestBodyLimits
 from service.api.middleware.early_refusals import EarlyRefusals
 from service.api.middleware.observe import Observe
 from service.api.middleware.security_headers import SecurityHeaders
-from service.api.routes import auth, blogs, health, users
+from service.api.routes import auth, blogs, comments, feed, health, tags, users
 from service.api.routes import metrics as metrics_route
 from service.db.database import Database
 from service.db.replicas import Databases
 from service.deployment import check_search_config, deployment_id, server_version
-from service.limits import KnownOverLimit, Limit, LoginLimits, SignupLimits
+from service.limits import KnownOverLimit, Limit, LoginLimits, SignupLimits, WriteLimits
 from service.observability import metrics, tracing
 from service.passwords import PasswordHasher
 from service.settings import Settings
@@ -140,6 +140,10 @@ def create_app(
         known=known_over_limit,
     )
     app.state.login_limits, app.state.signup_limits = login_limits, signup_limits
+    app.state.write_limits = WriteLimits(
+        per_user=Limit("write-user", settings.write_max_per_user, settings.write_window_seconds),
+        known=known_over_limit,
+    )
 
     # Middleware, innermost first (each one added wraps the ones before it).
     # Ours rather than FastAPI's max_body_size, whose early 413 is plain text, not {"detail"}.
@@ -165,7 +169,7 @@ def create_app(
         skip=frozenset({"/metrics"}),
     )
     error_handlers.install(app)
-    for module in (auth, users, blogs, health):
+    for module in (auth, users, blogs, comments, tags, feed, health):
         app.include_router(module.router)
     if settings.metrics_enabled:
         app.include_router(metrics_route.router)

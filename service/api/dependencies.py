@@ -9,12 +9,14 @@ from fastapi.security import OAuth2PasswordBearer
 from service.api.cursors import CursorCodec
 from service.db.database import Connection
 from service.db.replicas import Databases
-from service.limits import LoginLimits, SignupLimits
+from service.errors import AuthenticationFailed
+from service.limits import LoginLimits, SignupLimits, WriteLimits
 from service.models import User
 from service.observability import context
 from service.passwords import PasswordHasher
+from service.profiles import reader_current
 from service.settings import Settings
-from service.tokens import TokenCodec
+from service.tokens import TokenClaims, TokenCodec
 from service.users import get_token_user
 
 # Dependencies are `async def` even when they do not await: FastAPI runs plain `def` ones in a
@@ -100,3 +102,58 @@ async def get_current_user(
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
+
+optional_oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
+
+
+async def get_reader(
+    tokens: TokensDep, token: Annotated[str | None, Depends(optional_oauth2_scheme)]
+) -> TokenClaims | None:
+    """Who is reading, from the token alone (no query): None when anonymous. A bad or expired
+    token is a 401; a token whose version has moved on reads as anonymous, because the read's
+    own statement only counts the reader's favorites and follows when the version is current."""
+    if token is None:
+        return None
+    claims = tokens.decode(token)
+    context.user_id.set(claims.user_id)
+    return claims
+
+
+Reader = Annotated[TokenClaims | None, Depends(get_reader)]
+
+
+async def get_signed_in_reader(
+    tokens: TokensDep, token: Annotated[str, Depends(oauth2_scheme)]
+) -> TokenClaims:
+    """Like `Reader`, for reads that need a signed-in reader: 401 without a token. The read's own
+    statement checks the token's version (see service/profiles.py)."""
+    claims = tokens.decode(token)
+    context.user_id.set(claims.user_id)
+    return claims
+
+
+SignedInReader = Annotated[TokenClaims, Depends(get_signed_in_reader)]
+
+
+async def get_current_reader(
+    db: DbDep, tokens: TokensDep, token: Annotated[str, Depends(oauth2_scheme)]
+) -> TokenClaims:
+    """The signed-in caller's token claims, checked against their user like `CurrentUser`."""
+    claims = tokens.decode(token)
+    if not await reader_current(db=db, claims=claims):
+        raise AuthenticationFailed("the token is invalid or has expired")
+    context.user_id.set(claims.user_id)
+    return claims
+
+
+CurrentReader = Annotated[TokenClaims, Depends(get_current_reader)]
+
+
+async def count_write(request: Request, db: DbDep, writer: SignedInReader) -> None:
+    """Count one write against the writer's limit (429 past it); a dependency of every route
+    that writes blogs, comments, favorites or follows."""
+    limits: WriteLimits = request.app.state.write_limits
+    await limits.count(db=db, user_id=writer.user_id)
+
+
+CountedWrite = Depends(count_write)

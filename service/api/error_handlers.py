@@ -18,6 +18,7 @@ from service.errors import (
     Forbidden,
     HashingBusy,
     InvalidCursor,
+    InvalidValue,
     NotFound,
     PreconditionFailed,
     TooManyAttempts,
@@ -58,6 +59,10 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
             }
         ]
         return JSONResponse({"detail": detail}, status.HTTP_422_UNPROCESSABLE_CONTENT)
+    if isinstance(exc, InvalidValue):
+        return JSONResponse(
+            {"detail": [_invalid_value(request, exc)]}, status.HTTP_422_UNPROCESSABLE_CONTENT
+        )
     kind = type(exc)
     code = _STATUS[kind]
     headers = _HEADERS.get(kind)
@@ -71,6 +76,17 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
         # So a user's report of it can be found in the logs.
         body["request_id"] = context.request_id.get()
     return JSONResponse(body, code, headers=headers)
+
+
+def _invalid_value(request: Request, exc: InvalidValue) -> dict[str, Any]:
+    """A refused value as FastAPI reports an invalid one, located where the request sent it."""
+    if exc.field in request.path_params:
+        where, value = "path", request.path_params[exc.field]
+    elif exc.field in request.query_params:
+        where, value = "query", request.query_params[exc.field]
+    else:
+        where, value = "body", None
+    return {"type": "value_error", "loc": [where, exc.field], "msg": exc.message, "input": value}
 
 
 class _AsciiJSONResponse(JSONResponse):

@@ -1,9 +1,10 @@
 """Entity tags: `ETag` on blogs and pages, `If-None-Match` (304) and `If-Match` (412).
 
-A blog's tag carries its version (updated_at, in hex microseconds) and a hash of its owner's name,
-which is part of the representation. `If-Match` is checked against the version, inside the
-UPDATE itself, so a concurrent edit can never slip in between the check and the write. A page's
-tag is a hash of its bytes.
+A blog's tag carries its version (updated_at, in hex microseconds) and a hash of its bytes, which
+also hold what changes without a new version (its favorites count, its owner's profile, the
+reader's flags). `If-Match` is checked against the version, inside the UPDATE itself, so a
+concurrent edit can never slip in between the check and the write. A page's tag is a hash of its
+bytes.
 """
 
 import hashlib
@@ -18,9 +19,8 @@ from service.timestamps import from_micros, to_micros
 _JSON = "application/json"
 
 
-def blog_etag(blog: Blog) -> str:
-    owner = hashlib.sha256(blog.owner.name.encode()).hexdigest()[:8]
-    return f'"{to_micros(blog.updated_at):x}.{owner}"'
+def blog_etag(updated_at: datetime, body: bytes) -> str:
+    return f'"{to_micros(updated_at):x}.{hashlib.sha256(body).hexdigest()[:16]}"'
 
 
 def content_etag(body: bytes) -> str:
@@ -55,19 +55,24 @@ def versions(if_match: str | None) -> list[datetime] | None:
     return accepted
 
 
-def json_response(
-    model: BaseModel,
-    *,
-    etag: str | None = None,
-    if_none_match: str | None = None,
-    status_code: int = status.HTTP_200_OK,
+def blog_response(
+    blog: Blog, *, if_none_match: str | None = None, status_code: int = status.HTTP_200_OK
 ) -> Response:
-    """The model as JSON with its ETag, or a bodiless 304 when the client's copy is current."""
-    if etag is not None and not none_match(if_none_match, etag):
+    """The blog as JSON with its ETag, or a bodiless 304 when the client's copy is current."""
+    body = blog.__pydantic_serializer__.to_json(blog)
+    etag = blog_etag(blog.updated_at, body)
+    if not none_match(if_none_match, etag):
         return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
+    return Response(body, status_code=status_code, media_type=_JSON, headers={"ETag": etag})
+
+
+def json_response(
+    model: BaseModel, *, if_none_match: str | None = None, status_code: int = status.HTTP_200_OK
+) -> Response:
+    """The model as JSON tagged with a hash of its bytes, or a bodiless 304 when the client's
+    copy is current."""
     body = model.__pydantic_serializer__.to_json(model)
-    if etag is None:
-        etag = content_etag(body)
-        if not none_match(if_none_match, etag):
-            return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
+    etag = content_etag(body)
+    if not none_match(if_none_match, etag):
+        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
     return Response(body, status_code=status_code, media_type=_JSON, headers={"ETag": etag})

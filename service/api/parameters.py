@@ -8,6 +8,7 @@ from service.models import MAX_ID, MAX_PAGE_SIZE
 
 UserId = Annotated[int, Path(ge=1, le=MAX_ID, description="A user's id.")]
 BlogId = Annotated[int, Path(ge=1, le=MAX_ID, description="A blog's id.")]
+CommentId = Annotated[int, Path(ge=1, le=MAX_ID, description="A comment's id.")]
 AuthorId = Annotated[int | None, Query(ge=1, le=MAX_ID, description="Only this author's blogs.")]
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description=f"Page size, 1-{MAX_PAGE_SIZE}.")]
 Cursor = Annotated[
@@ -41,4 +42,16 @@ SearchQuery = Annotated[
             "`or` between alternatives, `-word` to exclude."
         ),
     ),
+]
+TagFilter = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=40,
+        pattern=r"^[^,\x00-\x1f\x7f-\x9f]+$",
+        description="Only blogs carrying this tag, as written. Not with `author_id` or `q`.",
+    ),
+]
+TagLimit = Annotated[
+    int, Query(ge=1, le=MAX_PAGE_SIZE, description=f"How many tags, 1-{MAX_PAGE_SIZE}.")
 ]

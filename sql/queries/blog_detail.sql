@@ -1,13 +1,30 @@
--- One blog with its owner: a primary-key lookup on each table.
--- params: id
+-- One blog as sql/migrations/0014_blog_cards.sql shows it, with the reader's flags (see
+-- service/profiles.py): primary-key lookups only.
+-- params: id, reader_id, reader_version
 -- read-only: yes
-SELECT b.id,
-       b.title,
-       b.body,
-       b.created_at,
-       b.updated_at,
-       u.id   AS owner_id,
-       u.name AS owner_name
-FROM blogs AS b
-JOIN users AS u ON u.id = b.user_id
-WHERE b.id = $1
+WITH reader AS (
+    SELECT id FROM users WHERE id = $2 AND token_version = $3
+)
+SELECT c.id,
+       c.slug,
+       c.title,
+       c.description,
+       c.body,
+       c.tags,
+       c.created_at,
+       c.updated_at,
+       c.favorites_count,
+       EXISTS (
+           SELECT FROM favorites AS f WHERE f.user_id = (SELECT id FROM reader) AND f.blog_id = c.id
+       ) AS favorited,
+       c.owner_id,
+       c.owner_name,
+       c.owner_username,
+       c.owner_bio,
+       c.owner_image,
+       EXISTS (
+           SELECT FROM follows AS fo
+           WHERE fo.follower_id = (SELECT id FROM reader) AND fo.followed_id = c.owner_id
+       ) AS owner_following
+FROM blog_cards AS c
+WHERE c.id = $1

@@ -1,31 +1,65 @@
 -- Update a blog if `user_id` owns it and, when `versions` is not NULL, its updated_at is one of
--- them (If-Match), in one round trip. A NULL title or body keeps the old one.
+-- them (If-Match), in one round trip. A NULL title, body, description or tags keeps the old one;
+-- `tags` replaces the blog's tags (created if new, as in blog_create.sql).
 -- No row: the blog does not exist. A row with a NULL `id`: it exists but was not updated
 -- (`owner_id` says whether the caller owns it). The version check sits in the UPDATE's WHERE,
 -- so an edit that commits first is seen by the re-check PostgreSQL makes after waiting for it.
 -- updated_at uses clock_timestamp() so it moves even within one transaction.
--- params: id, user_id, title, body, versions
+-- The tags shown are the new ones when given (the statement cannot see its own links), else the
+-- blog's. The flags are the owner's own: the only reader of an edit is its owner.
+-- params: id, user_id, title, body, description, tags, versions
 -- read-only: no
 WITH target AS (
     SELECT id, user_id FROM blogs WHERE id = $1
 ), updated AS (
     UPDATE blogs AS b
-    SET title      = coalesce($3::text, b.title),
-        body       = coalesce($4::text, b.body),
-        updated_at = clock_timestamp()
+    SET title       = coalesce($3::text, b.title),
+        body        = coalesce($4::text, b.body),
+        description = coalesce($5::text, b.description),
+        updated_at  = clock_timestamp()
     FROM target
     WHERE b.id = target.id
       AND target.user_id = $2
-      AND ($5::timestamptz[] IS NULL OR b.updated_at = ANY ($5::timestamptz[]))
-    RETURNING b.id, b.title, b.body, b.created_at, b.updated_at
+      AND ($7::timestamptz[] IS NULL OR b.updated_at = ANY ($7::timestamptz[]))
+    RETURNING b.id, b.slug, b.title, b.description, b.body, b.created_at, b.updated_at,
+              b.favorites_count
+), tag_ids AS (
+    INSERT INTO tags (name)
+    SELECT name FROM unnest($6::text[]) AS name
+    WHERE EXISTS (SELECT FROM updated)
+    ON CONFLICT (name) DO UPDATE SET name = excluded.name
+    RETURNING id, name
+), unlinked AS (
+    DELETE FROM blog_tags AS bt
+    USING updated
+    WHERE $6::text[] IS NOT NULL
+      AND bt.blog_id = updated.id
+      AND bt.tag_id NOT IN (SELECT id FROM tag_ids)
+), linked AS (
+    INSERT INTO blog_tags (blog_id, tag_id, blog_created_at)
+    SELECT updated.id, tag_ids.id, updated.created_at
+    FROM updated CROSS JOIN tag_ids
+    ON CONFLICT DO NOTHING
 )
 SELECT updated.id,
+       updated.slug,
        updated.title,
+       updated.description,
        updated.body,
+       CASE WHEN $6::text[] IS NULL THEN c.tags
+            ELSE ARRAY(SELECT name FROM tag_ids ORDER BY name)
+       END AS tags,
        updated.created_at,
        updated.updated_at,
-       u.id   AS owner_id,
-       u.name AS owner_name
+       updated.favorites_count,
+       EXISTS (SELECT FROM favorites AS f WHERE f.user_id = $2 AND f.blog_id = target.id)
+           AS favorited,
+       c.owner_id,
+       c.owner_name,
+       c.owner_username,
+       c.owner_bio,
+       c.owner_image,
+       false AS owner_following
 FROM target
-JOIN users AS u ON u.id = target.user_id
+JOIN blog_cards AS c ON c.id = target.id
 LEFT JOIN updated ON true

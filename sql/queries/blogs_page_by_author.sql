@@ -1,17 +1,33 @@
 -- One author's page of blogs, newest first, after the keyset (before_created_at, before_id).
 -- Walks ix_blogs_user_id_created_at_id in order; see blogs_page.sql.
--- params: author_id, before_created_at, before_id, limit
+-- params: author_id, before_created_at, before_id, limit, reader_id, reader_version
 -- read-only: yes
-SELECT b.id,
-       b.title,
-       b.body,
-       b.created_at,
-       b.updated_at,
-       u.id   AS owner_id,
-       u.name AS owner_name
-FROM blogs AS b
-JOIN users AS u ON u.id = b.user_id
-WHERE b.user_id = $1
-  AND (b.created_at, b.id) < ($2, $3)
-ORDER BY b.created_at DESC, b.id DESC
+WITH reader AS (
+    SELECT id FROM users WHERE id = $5 AND token_version = $6
+)
+SELECT c.id,
+       c.slug,
+       c.title,
+       c.description,
+       c.body,
+       c.tags,
+       c.created_at,
+       c.updated_at,
+       c.favorites_count,
+       EXISTS (
+           SELECT FROM favorites AS f WHERE f.user_id = (SELECT id FROM reader) AND f.blog_id = c.id
+       ) AS favorited,
+       c.owner_id,
+       c.owner_name,
+       c.owner_username,
+       c.owner_bio,
+       c.owner_image,
+       EXISTS (
+           SELECT FROM follows AS fo
+           WHERE fo.follower_id = (SELECT id FROM reader) AND fo.followed_id = c.owner_id
+       ) AS owner_following
+FROM blog_cards AS c
+WHERE c.owner_id = $1
+  AND (c.created_at, c.id) < ($2, $3)
+ORDER BY c.created_at DESC, c.id DESC
 LIMIT $4

@@ -2,10 +2,12 @@
 -- steps, walking the author's own index (ix_blogs_user_id_created_at_id) in step 1. An author
 -- with fewer blogs than the window is walked to the end in step 1, so step 2 never runs: the
 -- cost is a walk of the author's blogs, whatever the words and the statistics.
--- params: author_id, config, query, before_created_at, before_id, limit, window
+-- params: author_id, config, query, before_created_at, before_id, limit, window, reader_id, reader_version
 -- read-only: yes
 -- plan: custom
-WITH walked AS MATERIALIZED (
+WITH reader AS (
+    SELECT id FROM users WHERE id = $8 AND token_version = $9
+), walked AS MATERIALIZED (
     SELECT newest.id, newest.matches, newest.step = $7 AS last
     FROM (
         SELECT id,
@@ -44,15 +46,28 @@ WITH walked AS MATERIALIZED (
         LIMIT $6
     )
 )
-SELECT b.id,
-       b.title,
-       b.body,
-       b.created_at,
-       b.updated_at,
-       u.id   AS owner_id,
-       u.name AS owner_name
+SELECT c.id,
+       c.slug,
+       c.title,
+       c.description,
+       c.body,
+       c.tags,
+       c.created_at,
+       c.updated_at,
+       c.favorites_count,
+       EXISTS (
+           SELECT FROM favorites AS f WHERE f.user_id = (SELECT id FROM reader) AND f.blog_id = c.id
+       ) AS favorited,
+       c.owner_id,
+       c.owner_name,
+       c.owner_username,
+       c.owner_bio,
+       c.owner_image,
+       EXISTS (
+           SELECT FROM follows AS fo
+           WHERE fo.follower_id = (SELECT id FROM reader) AND fo.followed_id = c.owner_id
+       ) AS owner_following
 FROM found
-JOIN blogs AS b ON b.id = found.id
-JOIN users AS u ON u.id = b.user_id
-ORDER BY b.created_at DESC, b.id DESC
+JOIN blog_cards AS c ON c.id = found.id
+ORDER BY c.created_at DESC, c.id DESC
 LIMIT $6

@@ -1,8 +1,20 @@
--- A page of users in id order, after `after_id` (0 for the first page).
--- params: after_id, limit
+-- A page of users in id order, after `after_id` (0 for the first page), each with whether the
+-- reader follows them: a primary-key lookup in follows per user, none for an anonymous reader.
+-- params: after_id, limit, reader_id, reader_version
 -- read-only: yes
-SELECT id, name, created_at
-FROM users
-WHERE id > $1
-ORDER BY id
+WITH reader AS (
+    SELECT id FROM users WHERE id = $3 AND token_version = $4
+)
+SELECT u.id,
+       u.name,
+       u.username,
+       u.bio,
+       u.image,
+       u.created_at,
+       EXISTS (
+           SELECT 1 FROM follows AS f, reader AS r WHERE f.follower_id = r.id AND f.followed_id = u.id
+       ) AS following
+FROM users AS u
+WHERE u.id > $1
+ORDER BY u.id
 LIMIT $2

@@ -111,7 +111,7 @@ def test_unknown_script_is_one_error_line(
             "error: script table_stats has no parameter 'limit' (it takes: no parameters)",
         ),
         (["run", "reindex", "--dry-run"], "error: reindex runs outside a transaction"),
-        (["explain", "nope"], "error: no query 'nope' (there are: blog_delete,"),
+        (["explain", "nope"], "error: no query 'nope' (there are: blog_by_slug, blog_create,"),
     ],
 )
 def test_mistakes_found_before_connecting(
@@ -224,6 +224,7 @@ async def test_long_runs_report_their_time_on_stderr(
 async def test_explain_prints_the_plan(database: str, capsys: pytest.CaptureFixture[str]) -> None:
     argv = ["sql", "explain", "blogs_page", "--param", "before_created_at=infinity"]
     argv += ["--param", "before_id=10", "--param", "limit=5", "--analyze"]
+    argv += ["--param", "reader_id=0", "--param", "reader_version=0"]
     assert await cli(*argv) == 0
     out = capsys.readouterr().out
     assert out.startswith("Limit  (cost=")
@@ -234,6 +235,7 @@ async def test_explain_with_a_bad_value_is_one_error_line(
     database: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     argv = ["sql", "explain", "users_page", "--param", "after_id=first", "--param", "limit=5"]
+    argv += ["--param", "reader_id=0", "--param", "reader_version=0"]
     assert await cli(*argv) == 1
     assert one_error_line(capsys.readouterr().err) == (
         'error: parameter after_id: invalid input syntax for type bigint: "first"'

@@ -558,7 +558,13 @@ async def test_explain_binds_typed_parameters(database_url: str) -> None:
     plan = await maintenance.explain(
         url=database_url,
         query=queries.load_all()["blogs_page"],
-        params={"before_created_at": "infinity", "before_id": "9223372036854775807", "limit": "20"},
+        params={
+            "before_created_at": "infinity",
+            "before_id": "9223372036854775807",
+            "limit": "20",
+            "reader_id": "0",
+            "reader_version": "0",
+        },
     )
     text = "\n".join(plan)
     assert plan[0].startswith("Limit")
@@ -588,11 +594,17 @@ async def test_explain_analyze_of_a_delete_changes_nothing(
     ("params", "message"),
     [
         (
-            {"after_id": "abc", "limit": "5"},
+            {"after_id": "abc", "limit": "5", "reader_id": "0", "reader_version": "0"},
             'after_id: invalid input syntax for type bigint: "abc"',
         ),
-        ({"after_id": "1e40", "limit": "5"}, "after_id: invalid input syntax"),
-        ({"after_id": "1"}, r"is missing limit \(give --param limit=VALUE\)"),
+        (
+            {"after_id": "1e40", "limit": "5", "reader_id": "0", "reader_version": "0"},
+            "after_id: invalid input syntax",
+        ),
+        (
+            {"after_id": "1", "reader_id": "0", "reader_version": "0"},
+            r"is missing limit \(give --param limit=VALUE\)",
+        ),
         (
             {"after_id": "1", "limit": "5", "x": "1"},
             r"no parameter 'x' \(it takes: after_id, limit",

@@ -8,6 +8,7 @@ words searched for: tests/test_blogs_search.py checks them.
 """
 
 import json
+import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,16 +27,39 @@ pytestmark = pytest.mark.anyio
 
 LATEST = datetime.max.replace(tzinfo=UTC)
 
+# A signed-in reader (who follows 50 users in the seeded database).
+READER = {"reader_id": 7, "reader_version": 0}
+
 # Parameters for each query, as the data functions pass them; one entry per query file.
 SAMPLES: dict[str, dict[str, Any]] = {
-    "blog_detail": {"id": 1234},
-    "blogs_page": {"before_created_at": LATEST, "before_id": MAX_ID, "limit": 21},
+    "blog_detail": {"id": 1234, **READER},
+    "blog_by_slug": {"slug": "title-1234-1234", **READER},
+    "blog_create": {
+        "user_id": 7,
+        "title": "t",
+        "body": "b",
+        "description": "",
+        "tags": ["sql", "new"],
+    },
+    "blogs_page": {"before_created_at": LATEST, "before_id": MAX_ID, "limit": 21, **READER},
     "blogs_page_by_author": {
         "author_id": 7,
         "before_created_at": LATEST,
         "before_id": MAX_ID,
         "limit": 21,
+        **READER,
     },
+    "blogs_page_by_tag": {
+        "tag": "tag3",
+        "before_created_at": LATEST,
+        "before_id": MAX_ID,
+        "limit": 21,
+        **READER,
+    },
+    "blogs_feed": {"before_created_at": LATEST, "before_id": MAX_ID, "limit": 21, **READER},
+    "favorite_add": {"user_id": 7, "blog_id": 1234},
+    "favorite_remove": {"user_id": 7, "blog_id": 1234},
+    "tags_top": {"limit": 20},
     "blogs_search": {
         "config": "simple",
         "query": "title",
@@ -43,6 +67,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "before_id": MAX_ID,
         "limit": 21,
         "window": SEARCH_WINDOW,
+        **READER,
     },
     "blogs_search_by_author": {
         "author_id": 7,
@@ -52,10 +77,26 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "before_id": MAX_ID,
         "limit": 21,
         "window": SEARCH_WINDOW,
+        **READER,
     },
-    "users_page": {"after_id": 0, "limit": 21},
-    "blog_update": {"id": 1234, "user_id": 7, "title": "New", "body": None, "versions": None},
+    "users_page": {"after_id": 0, "limit": 21, **READER},
+    "user_profile": {"id": 12, **READER},
+    "user_profile_by_username": {"username": "User-1.12", **READER},
+    "follow": {"follower_id": 7, "follower_version": 0, "followed_id": 12, "max_follows": 1000},
+    "unfollow": {"follower_id": 7, "follower_version": 0, "followed_id": 12},
+    "blog_update": {
+        "id": 1234,
+        "user_id": 7,
+        "title": "New",
+        "body": None,
+        "description": None,
+        "tags": ["sql"],
+        "versions": None,
+    },
     "blog_delete": {"id": 1234, "user_id": 7},
+    "comment_create": {"blog_id": 1234, "user_id": 7, "body": "Nice post"},
+    "comments_page": {"blog_id": 1234, "after_id": 0, "limit": 21, **READER},
+    "comment_delete": {"blog_id": 1234, "id": 5678, "user_id": 7},
     "rate_limit_hit": {"keys": ["login-pair:ab", "login-account:cd"], "window_seconds": [60, 60]},
     "rate_limit_forgive": {"keys": ["login-account:cd"], "cleared": ["login-pair:ab"]},
     "rate_limit_sweep": {"batch": 500},
@@ -67,7 +108,12 @@ VARIANTS: list[tuple[str, dict[str, Any]]] = [
 ] + [
     (
         "blogs_page",
-        {"before_created_at": datetime(2025, 1, 1, tzinfo=UTC), "before_id": 10, "limit": 21},
+        {
+            "before_created_at": datetime(2025, 1, 1, tzinfo=UTC),
+            "before_id": 10,
+            "limit": 21,
+            **READER,
+        },
     ),
     (
         "blogs_page_by_author",
@@ -76,9 +122,40 @@ VARIANTS: list[tuple[str, dict[str, Any]]] = [
             "before_created_at": datetime(2025, 1, 1, tzinfo=UTC),
             "before_id": 10,
             "limit": 101,
+            **READER,
         },
     ),
-    ("users_page", {"after_id": 400, "limit": 101}),
+    (
+        "blogs_page_by_tag",
+        {
+            "tag": "tag3",
+            "before_created_at": datetime(2025, 1, 1, tzinfo=UTC),
+            "before_id": 10,
+            "limit": 101,
+            **READER,
+        },
+    ),
+    (
+        "blogs_feed",
+        {
+            "before_created_at": datetime(2025, 1, 1, tzinfo=UTC),
+            "before_id": 10,
+            "limit": 101,
+            **READER,
+        },
+    ),
+    ("users_page", {"after_id": 400, "limit": 101, **READER}),
+    ("users_page", {"after_id": 0, "limit": 21, "reader_id": None, "reader_version": None}),
+    (
+        "comments_page",
+        {
+            "blog_id": 1234,
+            "after_id": 5000,
+            "limit": 101,
+            "reader_id": None,
+            "reader_version": None,
+        },
+    ),
 ]
 
 
@@ -171,11 +248,11 @@ def test_a_file_without_a_read_only_header_is_refused_by_name(tmp_path: Path) ->
 
 
 def test_the_service_s_queries_are_loaded() -> None:
-    assert queries.BLOG_DETAIL.params == ("id",)
-    assert queries.BLOGS_PAGE.params == ("before_created_at", "before_id", "limit")
+    assert queries.BLOG_DETAIL.params == ("id", "reader_id", "reader_version")
+    assert queries.BLOGS_PAGE.params[:3] == ("before_created_at", "before_id", "limit")
 
 
-# 50,000 blogs by 500 users.
+# 50,000 blogs by 500 users, with tags, follows and favorites.
 SEEDED = (
     "INSERT INTO users (name, email, password_hash) "
     "SELECT 'user ' || n, 'plan' || n || '@example.com', 'x' FROM generate_series(1, 500) n",
@@ -183,6 +260,20 @@ SEEDED = (
     "SELECT u.id, 'title ' || n, repeat('b', 200), now() - n * interval '1 minute' "
     "FROM generate_series(1, 50000) n "
     "JOIN (SELECT id, row_number() OVER (ORDER BY id) - 1 AS k FROM users) u ON u.k = n % 500",
+    # 50 tags, two on each blog; user 7 follows 50 users and favorites 500 blogs. The counters
+    # are set once at the end rather than by their triggers, a row update per link.
+    "SET session_replication_role = replica",
+    "INSERT INTO tags (name) SELECT 'tag' || n FROM generate_series(0, 49) n",
+    "INSERT INTO blog_tags (blog_id, tag_id, blog_created_at) "
+    "SELECT b.id, t.id, b.created_at FROM blogs b "
+    "JOIN tags t ON t.name IN ('tag' || b.id % 50, 'tag' || (b.id + 7) % 50)",
+    "INSERT INTO follows (follower_id, followed_id) "
+    "SELECT 7, id FROM users WHERE id <> 7 ORDER BY id LIMIT 50",
+    "INSERT INTO favorites (user_id, blog_id, blog_created_at) "
+    "SELECT 7, id, created_at FROM blogs WHERE id % 100 = 0",
+    "RESET session_replication_role",
+    "UPDATE tags SET blog_count = (SELECT count(*) FROM blog_tags WHERE tag_id = tags.id)",
+    "UPDATE blogs SET favorites_count = 1 WHERE id % 100 = 0",
 )
 
 
@@ -216,14 +307,22 @@ async def _literals(conn: asyncpg.Connection, sql: str, args: list[Any]) -> list
     return literals
 
 
+def _unlimited_blogs(node: dict[str, Any]) -> bool:
+    """Whether blogs rows reach `node` other than through a LIMIT: sorting the newest few blogs
+    of each followed author (the feed) is bounded; sorting blogs themselves is not."""
+    return any(
+        child.get("Relation Name") == "blogs"
+        or (child["Node Type"] != "Limit" and _unlimited_blogs(child))
+        for child in node.get("Plans", [])
+    )
+
+
 def _problems(plan: dict[str, Any]) -> list[str]:
     problems = []
     for node in plan_nodes(plan):
         if node["Node Type"] == "Seq Scan" and node.get("Relation Name") == "blogs":
             problems.append("sequential scan of blogs")
-        if node["Node Type"] in {"Sort", "Incremental Sort"} and any(
-            child.get("Relation Name") == "blogs" for child in plan_nodes(node)
-        ):
+        if node["Node Type"] in {"Sort", "Incremental Sort"} and _unlimited_blogs(node):
             problems.append("sort over blogs")
     return problems
 
@@ -249,7 +348,7 @@ async def test_no_query_scans_or_sorts_the_blogs_table(
         if plan_cache_mode == "force_generic_plan" and query.params and reads_blogs:
             # Proof that this is the generic plan: parameters appear unsubstituted (in the
             # conditions on blogs; EXPLAIN does not show every use, e.g. a LIMIT's).
-            assert "$1" in json.dumps(plan), name
+            assert re.search(r"\$\d", json.dumps(plan)), name
         if problems := _problems(plan):
             found[f"{name} {params}"] = (problems, plan)
     assert found == {}
@@ -262,13 +361,29 @@ def test_the_plan_check_can_fail() -> None:
         "sort over blogs",
         "sequential scan of blogs",
     ]
+    walk = {"Node Type": "Index Scan", "Relation Name": "blogs"}
+    newest = {"Node Type": "Limit", "Plans": [walk]}
+    assert (
+        _problems({"Node Type": "Sort", "Plans": [{"Node Type": "Nested Loop", "Plans": [newest]}]})
+        == []
+    )
+    assert _problems(
+        {"Node Type": "Sort", "Plans": [{"Node Type": "Nested Loop", "Plans": [walk]}]}
+    ) == ["sort over blogs"]
 
 
 def test_only_reads_are_read_only() -> None:
     statements = load_all()
     assert {name for name, query in statements.items() if not query.read_only} == {
+        "blog_create",
+        "favorite_add",
+        "favorite_remove",
         "blog_update",
         "blog_delete",
+        "follow",
+        "unfollow",
+        "comment_create",
+        "comment_delete",
         "rate_limit_hit",
         "rate_limit_forgive",
         "rate_limit_sweep",

@@ -84,7 +84,7 @@ async def _replica_answered(cluster: Cluster, client: AsyncClient, blog_id: int)
         return bool(
             await replica.fetchval(
                 "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'blog-api' "
-                "AND query LIKE '%FROM blogs AS b%' AND state_change >= $1",
+                "AND query LIKE '%FROM blog_cards AS c%' AND state_change >= $1",
                 before,
             )
         )

@@ -1,13 +1,16 @@
 from fastapi import APIRouter, Response, status
 
-from service import blogs, users
+from service import blogs, follows, users
 from service.api import etags
 from service.api.dependencies import (
     ClientAddress,
+    CountedWrite,
     CurrentUser,
     CursorsDep,
     DbDep,
     HasherDep,
+    Reader,
+    SignedInReader,
     SignupLimitsDep,
 )
 from service.api.openapi import NOT_MODIFIED, responses
@@ -15,6 +18,7 @@ from service.api.pages import blog_page, user_page
 from service.api.parameters import Cursor, IfNoneMatch, Limit, UserId
 from service.models import (
     DEFAULT_PAGE_SIZE,
+    MAX_FOLLOWS,
     BlogPage,
     User,
     UserCreate,
@@ -35,7 +39,9 @@ router = APIRouter(prefix="/users", tags=["users"])
     summary="Sign up",
     description=(
         "Create a user. The email is stored trimmed and lower-cased; "
-        "409 if it is taken in any letter case. Sign-ups per client address are limited "
+        "409 if it, or the chosen `username`, is taken in any letter case. Without a "
+        "`username` the user gets one made from their name and id (`ada-lovelace.7`); a chosen "
+        "one has no '.' (422). Sign-ups per client address are limited "
         "(429 with `Retry-After`); 503 with `Retry-After` when every password hashing slot is busy."
     ),
 )
@@ -64,11 +70,12 @@ async def read_me(user: CurrentUser) -> User:
     "/me",
     response_model=User,
     responses=responses(400, 401, 403, 409, 413),
-    summary="Change the current user's name, email or password",
+    summary="Change the current user's name, email, password, username, bio or image",
     description=(
-        "Send only what changes. Changing the email or password needs `current_password` "
-        "(422 without it, 403 when it is wrong). A new password ends every token made before "
-        "it, this one included: log in again."
+        "Send only what changes; `null` clears `bio` or `image`. Changing the email or password "
+        "needs `current_password` (422 without it, 403 when it is wrong). 409 when another user "
+        "has the email or username in any letter case. A new password ends every token made "
+        "before it, this one included: log in again."
     ),
 )
 async def update_me(db: DbDep, hasher: HasherDep, user: CurrentUser, data: UserUpdate) -> User:
@@ -90,29 +97,71 @@ async def delete_me(db: DbDep, hasher: HasherDep, user: CurrentUser, data: UserD
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
+_FOLLOWING = (
+    "`following` says whether the caller follows them: with a bearer token, for its user "
+    "(false for all if the token is from before a password change); without one, false."
+)
+
+
 @router.get(
     "",
     response_model=UserPage,
-    responses=responses(),
+    responses=responses(401),
     summary="List users",
-    description="Users in id order, a keyset page at a time.",
+    description=f"Users in id order, a keyset page at a time. {_FOLLOWING}",
 )
 async def list_users(
-    db: DbDep, cursors: CursorsDep, limit: Limit = DEFAULT_PAGE_SIZE, cursor: Cursor = None
+    db: DbDep,
+    cursors: CursorsDep,
+    reader: Reader,
+    limit: Limit = DEFAULT_PAGE_SIZE,
+    cursor: Cursor = None,
 ) -> UserPage:
     after_id = cursors.decode_one(cursor) if cursor else None
-    items, next_id = await users.list_users(db=db, limit=limit, after_id=after_id)
+    items, next_id = await users.list_users(db=db, limit=limit, after_id=after_id, reader=reader)
     return user_page(cursors, items, next_id)
 
 
 @router.get(
     "/{user_id}",
     response_model=UserPublic,
-    responses=responses(404),
+    responses=responses(401, 404),
     summary="A user's public profile",
+    description=f"The user as anyone may see them. {_FOLLOWING}",
 )
-async def read_user(db: DbDep, user_id: UserId) -> UserPublic:
-    return await users.get_public_user(db=db, user_id=user_id)
+async def read_user(db: DbDep, reader: Reader, user_id: UserId) -> UserPublic:
+    return await users.get_public_user(db=db, user_id=user_id, reader=reader)
+
+
+@router.post(
+    "/{user_id}/follow",
+    dependencies=[CountedWrite],
+    response_model=UserPublic,
+    responses=responses(401, 404, 409, 429),
+    summary="Follow a user",
+    description=(
+        "The caller follows the user; answers that user, `following` true. 404 for an unknown "
+        "user, 422 for the caller themself, 409 when the caller already follows them or "
+        f"already follows {MAX_FOLLOWS} users (the most allowed)."
+    ),
+)
+async def follow_user(db: DbDep, caller: SignedInReader, user_id: UserId) -> UserPublic:
+    return await follows.follow(db=db, follower=caller, followed_id=user_id)
+
+
+@router.delete(
+    "/{user_id}/follow",
+    dependencies=[CountedWrite],
+    response_model=UserPublic,
+    responses=responses(401, 404, 429),
+    summary="Stop following a user",
+    description=(
+        "The caller stops following the user; answers that user, `following` false. 404 for an "
+        "unknown user or one the caller does not follow, 422 for the caller themself."
+    ),
+)
+async def unfollow_user(db: DbDep, caller: SignedInReader, user_id: UserId) -> UserPublic:
+    return await follows.unfollow(db=db, follower=caller, followed_id=user_id)
 
 
 @router.get(

@@ -17,11 +17,23 @@ from tests.utils import (
 
 pytestmark = pytest.mark.anyio
 
-BLOG_KEYS = {"id", "title", "body", "created_at", "updated_at", "owner"}
+BLOG_KEYS = {
+    "id",
+    "slug",
+    "title",
+    "description",
+    "body",
+    "tags",
+    "created_at",
+    "updated_at",
+    "favorites_count",
+    "favorited",
+    "owner",
+}
 
 
 async def _write(client: AsyncClient, account: Account, title: str = "Hello", body: str = "World"):
-    return await write_blog(client, account.headers, title, body)
+    return await write_blog(client, account.headers, title=title, body=body)
 
 
 async def _seed_blogs(db: Connection, author_id: int, count: int) -> list[int]:
@@ -44,7 +56,17 @@ async def test_write_a_blog(client: AsyncClient, sign_up: SignUp) -> None:
     assert blog.keys() == BLOG_KEYS
     assert blog["title"] == "Hello"
     assert blog["body"] == "  World  "
-    assert blog["owner"] == {"id": account.id, "name": "Ada"}
+    assert blog["owner"] == {
+        "id": account.id,
+        "name": "Ada",
+        "username": f"ada.{account.id}",
+        "bio": None,
+        "image": None,
+        "following": False,
+    }
+    assert blog["slug"] == f"hello-{blog['id']}"
+    assert (blog["description"], blog["tags"]) == ("", [])
+    assert (blog["favorites_count"], blog["favorited"]) == (0, False)
     assert blog["created_at"] == blog["updated_at"]
 
 
@@ -66,6 +88,16 @@ async def test_writing_needs_a_token(client: AsyncClient) -> None:
         {"title": "t", "body": "nul \x00 byte"},
         {"title": None, "body": "b"},
         {"title": "t", "body": "b", "owner": 1},
+        {"title": "t", "body": "b", "slug": "mine"},
+        {"title": "t", "body": "b", "description": "d" * 1001},
+        {"title": "t", "body": "b", "tags": ["x" * 41]},
+        {"title": "t", "body": "b", "tags": [" "]},
+        {"title": "t", "body": "b", "tags": ["a,b"]},
+        {"title": "t", "body": "b", "tags": ["tab\there"]},
+        {"title": "t", "body": "b", "tags": [f"t{n}" for n in range(11)]},
+        {"title": "t", "body": "b", "tags": ["x" * 5_000]},
+        {"title": "t", "body": "b", "tags": "sql"},
+        {"title": "t", "body": "b", "tags": [None]},
     ],
 )
 async def test_invalid_blogs_are_rejected(
@@ -123,7 +155,18 @@ async def test_edit_a_blog(client: AsyncClient, sign_up: SignUp) -> None:
 
 
 @pytest.mark.parametrize(
-    "body", [{}, {"title": None}, {"body": None}, {"title": ""}, {"title": "t", "owner": 2}]
+    "body",
+    [
+        {},
+        {"title": None},
+        {"body": None},
+        {"title": ""},
+        {"title": "t", "owner": 2},
+        {"tags": None},
+        {"description": None},
+        {"tags": ["x" * 41]},
+        {"slug": "mine"},
+    ],
 )
 async def test_invalid_edits_change_nothing(
     client: AsyncClient, sign_up: SignUp, body: dict

@@ -1,9 +1,16 @@
 import asyncio
+from typing import cast
 
+import asyncpg
 import pytest
 from fastapi import FastAPI
 from httpx import AsyncClient
 
+from service import users
+from service.db.database import Connection
+from service.errors import Conflict
+from service.models import UserCreate
+from service.passwords import PasswordHasher
 from tests.utils import (
     PASSWORD,
     ScratchDatabase,
@@ -27,9 +34,39 @@ async def test_sign_up(client: AsyncClient) -> None:
     response = await client.post("/users", json=_new_user(email="  Ada@Example.COM "))
     assert response.status_code == 201
     body = response.json()
-    assert body.keys() == {"id", "name", "email", "created_at"}
+    assert body.keys() == {"id", "name", "username", "bio", "image", "email", "created_at"}
     assert body["email"] == "ada@example.com"
     assert body["name"] == "Ada"
+    # Derived from the name and id when not chosen.
+    assert body["username"] == f"ada.{body['id']}"
+    assert body["bio"] is None
+    assert body["image"] is None
+
+
+async def test_sign_up_with_a_username(client: AsyncClient) -> None:
+    response = await client.post(
+        "/users", json=_new_user(name="Ada Lovelace") | {"username": "  Ada_L-1815 "}
+    )
+    assert response.status_code == 201
+    assert response.json()["username"] == "Ada_L-1815"
+    me = (await client.get(f"/users/{response.json()['id']}")).json()
+    assert me["username"] == "Ada_L-1815"
+
+
+async def test_a_username_taken_in_any_letter_case_is_a_conflict(
+    client: AsyncClient, raw: asyncpg.Connection
+) -> None:
+    first = await client.post("/users", json=_new_user() | {"username": "ada"})
+    assert first.status_code == 201
+    response = await client.post(
+        "/users", json=_new_user(email="other@example.com") | {"username": "ADA"}
+    )
+    assert response.status_code == 409
+    assert response.json() == {"detail": "a user with this username already exists"}
+    # The email's conflict is named first when both are taken.
+    both = await client.post("/users", json=_new_user() | {"username": "aDa"})
+    assert both.json() == {"detail": "a user with this email already exists"}
+    assert await raw.fetchval("SELECT count(*) FROM users WHERE lower(username) = 'ada'") == 1
 
 
 async def test_an_email_taken_in_any_letter_case_is_a_conflict(client: AsyncClient) -> None:
@@ -50,6 +87,12 @@ async def test_an_email_taken_in_any_letter_case_is_a_conflict(client: AsyncClie
         {"name": "Ada", "email": "ada@example.com", "password": "p" * 129},
         {"name": "A\x00da", "email": "ada@example.com", "password": PASSWORD},
         {"name": "Ada", "email": "ada@example.com", "password": PASSWORD, "admin": True},
+        # A '.' is only in the usernames made for those who chose none.
+        {"name": "Ada", "email": "ada@example.com", "password": PASSWORD, "username": "ada.7"},
+        {"name": "Ada", "email": "ada@example.com", "password": PASSWORD, "username": ""},
+        {"name": "Ada", "email": "ada@example.com", "password": PASSWORD, "username": "a b"},
+        {"name": "Ada", "email": "ada@example.com", "password": PASSWORD, "username": "é"},
+        {"name": "Ada", "email": "ada@example.com", "password": PASSWORD, "username": "a" * 41},
     ],
 )
 async def test_invalid_sign_ups_are_rejected(client: AsyncClient, body: dict) -> None:
@@ -114,15 +157,80 @@ async def test_change_password(client: AsyncClient, sign_up: SignUp) -> None:
 
 
 @pytest.mark.parametrize(
-    "body", [{}, {"name": None}, {"password": None}, {"name": ""}, {"email": "x@example.com"}]
+    "body",
+    [
+        {},
+        {"current_password": PASSWORD},
+        {"name": None},
+        {"password": None},
+        {"name": ""},
+        {"email": "x@example.com"},
+        {"username": None},
+        {"username": "ada.1"},
+        {"bio": "x" * 1001},
+        {"bio": "a\x00b"},
+        {"image": "ftp://example.com/a.png"},
+        {"image": "https://example.com/" + "a" * 2000},
+        {"image": ""},
+    ],
 )
 async def test_invalid_changes_are_rejected(
     client: AsyncClient, sign_up: SignUp, body: dict
 ) -> None:
     account = await sign_up(name="Ada")
+    before = (await client.get("/users/me", headers=account.headers)).json()
     response = await client.patch("/users/me", json=body, headers=account.headers)
     assert response.status_code == 422
-    assert (await client.get("/users/me", headers=account.headers)).json()["name"] == "Ada"
+    assert (await client.get("/users/me", headers=account.headers)).json() == before
+
+
+async def test_an_empty_change_names_every_field(client: AsyncClient, sign_up: SignUp) -> None:
+    account = await sign_up()
+    response = await client.patch("/users/me", json={}, headers=account.headers)
+    assert response.status_code == 422
+    assert "send at least one of: name, email, password, username, bio, image" in response.text
+
+
+async def test_change_username_bio_and_image(client: AsyncClient, sign_up: SignUp) -> None:
+    account = await sign_up(name="Ada")
+    changes = {"username": "Countess", "bio": "Notes on the engine.", "image": "https://x.org/a"}
+    response = await client.patch("/users/me", json=changes, headers=account.headers)
+    assert response.status_code == 200
+    assert {key: response.json()[key] for key in changes} == changes
+    public = (await client.get(f"/users/{account.id}")).json()
+    assert {key: public[key] for key in changes} == changes
+
+    # null clears the bio and the image; what is not sent stays.
+    cleared = await client.patch(
+        "/users/me", json={"bio": None, "image": None}, headers=account.headers
+    )
+    assert cleared.status_code == 200
+    assert (cleared.json()["username"], cleared.json()["bio"], cleared.json()["image"]) == (
+        "Countess",
+        None,
+        None,
+    )
+    # A change of letter case alone is no conflict with oneself.
+    recased = await client.patch(
+        "/users/me", json={"username": "COUNTESS"}, headers=account.headers
+    )
+    assert recased.status_code == 200
+    assert recased.json()["username"] == "COUNTESS"
+
+
+async def test_changing_to_a_taken_username_is_a_conflict(
+    client: AsyncClient, sign_up: SignUp
+) -> None:
+    ada, bea = await sign_up(name="Ada"), await sign_up(name="Bea")
+    await client.patch("/users/me", json={"username": "Ada"}, headers=ada.headers)
+    before = (await client.get("/users/me", headers=bea.headers)).json()
+    for username in ("ada", "ADA", "Ada"):
+        response = await client.patch(
+            "/users/me", json={"username": username, "bio": "mine"}, headers=bea.headers
+        )
+        assert response.status_code == 409
+        assert response.json() == {"detail": "a user with this username already exists"}
+    assert (await client.get("/users/me", headers=bea.headers)).json() == before
 
 
 async def test_delete_me_takes_my_blogs_and_my_token(client: AsyncClient, sign_up: SignUp) -> None:
@@ -149,8 +257,17 @@ async def test_public_profile(client: AsyncClient, sign_up: SignUp) -> None:
     account = await sign_up(name="Ada")
     response = await client.get(f"/users/{account.id}")
     assert response.status_code == 200
-    assert response.json().keys() == {"id", "name", "created_at"}
+    assert response.json().keys() == {
+        "id",
+        "name",
+        "username",
+        "bio",
+        "image",
+        "created_at",
+        "following",
+    }
     assert response.json()["name"] == "Ada"
+    assert response.json()["following"] is False
 
 
 async def test_an_unknown_user_is_404(client: AsyncClient) -> None:
@@ -232,6 +349,45 @@ async def test_concurrent_sign_ups_with_one_email_create_one_user(
     statuses = sorted(response.status_code for response in responses)
     assert statuses == [201] + [409] * 49
     assert await fetchval(url, "SELECT count(*) FROM users") == 1
+
+
+async def test_concurrent_sign_ups_with_one_username_create_one_user(
+    scratch_database: ScratchDatabase,
+) -> None:
+    # Most pass the check before any has inserted, hash, and meet on the unique index.
+    url = await scratch_database()
+    settings = settings_for(url, signup_max_per_address=20)
+    async with in_process(url, settings=settings, min_size=10, max_size=10) as client:
+        bodies = [
+            _new_user(email=f"user{n}@example.com") | {"username": "SaMe" if n % 2 else "same"}
+            for n in range(20)
+        ]
+        responses = await asyncio.gather(*(client.post("/users", json=body) for body in bodies))
+    assert sorted(response.status_code for response in responses) == [201] + [409] * 19
+    conflicts = {response.json()["detail"] for response in responses if response.status_code == 409}
+    assert conflicts == {"a user with this username already exists"}
+    assert await fetchval(url, "SELECT count(*) FROM users") == 1
+
+
+async def test_a_username_taken_while_the_password_is_hashed_is_a_conflict(
+    db: Connection, raw: asyncpg.Connection, app: FastAPI
+) -> None:
+    hasher: PasswordHasher = app.state.hasher
+
+    class Racing:
+        """Another sign-up takes the username while this one hashes its password."""
+
+        async def hash(self, password: str) -> str:
+            await raw.execute(
+                "INSERT INTO users (name, email, password_hash, username) "
+                "VALUES ('Other', 'other@example.com', 'x', 'Taken')"
+            )
+            return await hasher.hash(password)
+
+    data = UserCreate(name="Ada", email="ada@example.com", password=PASSWORD, username="TAKEN")
+    with pytest.raises(Conflict, match="a user with this username already exists"):
+        await users.create_user(db=db, hasher=cast(PasswordHasher, Racing()), data=data)
+    assert await raw.fetchval("SELECT count(*) FROM users WHERE email = 'ada@example.com'") == 0
 
 
 async def test_a_password_change_revokes_older_tokens(client: AsyncClient, sign_up: SignUp) -> None:

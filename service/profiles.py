@@ -1,0 +1,47 @@
+"""What every query that shows a user beside their writing shares: the reader, and the profile.
+
+The named queries that show blogs, comments or profiles take the reader as two parameters,
+`reader_id` and `reader_version` (NULL for an anonymous reader), and count the reader's
+favorites and follows only through `reader AS (SELECT id FROM users WHERE id = reader_id AND
+token_version = reader_version)`: a token from before a password change reads as anonymous,
+and no statement is spent checking it.
+"""
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from service.db.database import Connection, Row
+from service.db.tables import users
+from service.models import Profile
+from service.tokens import TokenClaims
+
+
+async def reader_current(*, db: Connection, claims: TokenClaims) -> bool:
+    """Whether the token's user still exists with that token version."""
+    row = await db.fetch_one(
+        sa.select(
+            sa.exists()
+            .where(users.c.id == claims.user_id, users.c.token_version == claims.version)
+            .label("current")
+        )
+    )
+    return bool(row and row["current"])
+
+
+def reader_params(reader: TokenClaims | None) -> dict[str, Any]:
+    if reader is None:
+        return {"reader_id": None, "reader_version": None}
+    return {"reader_id": reader.user_id, "reader_version": reader.version}
+
+
+def profile(row: Row, prefix: str) -> Profile:
+    """The profile in a row's `<prefix>id`, `<prefix>name`, ... `<prefix>following` columns."""
+    return Profile(
+        id=row[f"{prefix}id"],
+        name=row[f"{prefix}name"],
+        username=row[f"{prefix}username"],
+        bio=row[f"{prefix}bio"],
+        image=row[f"{prefix}image"],
+        following=row[f"{prefix}following"],
+    )

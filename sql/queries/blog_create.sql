@@ -1,0 +1,41 @@
+-- Write a blog with its tags in one statement: the blog (its slug from tg_blogs_slug), each tag
+-- created if new, and the links. `ON CONFLICT DO UPDATE` returns the id of a tag that exists
+-- (or that a concurrent writer has just committed), where DO NOTHING would return nothing for
+-- it. The tags shown are the ones given, sorted: the statement's own snapshot cannot see the
+-- links it inserts. No row: the owner no longer exists (FOR KEY SHARE waits for a deletion in
+-- progress and then finds no row, where the foreign key check would have failed).
+-- params: user_id, title, body, description, tags
+-- read-only: no
+WITH created AS (
+    INSERT INTO blogs (user_id, title, body, description)
+    SELECT id, $2, $3, $4 FROM users WHERE id = $1 FOR KEY SHARE
+    RETURNING id, slug, title, description, body, created_at, updated_at, favorites_count, user_id
+), tag_ids AS (
+    INSERT INTO tags (name)
+    SELECT name FROM unnest($5::text[]) AS name
+    WHERE EXISTS (SELECT FROM created)
+    ON CONFLICT (name) DO UPDATE SET name = excluded.name
+    RETURNING id, name
+), linked AS (
+    INSERT INTO blog_tags (blog_id, tag_id, blog_created_at)
+    SELECT created.id, tag_ids.id, created.created_at
+    FROM created CROSS JOIN tag_ids
+)
+SELECT created.id,
+       created.slug,
+       created.title,
+       created.description,
+       created.body,
+       ARRAY(SELECT name FROM tag_ids ORDER BY name) AS tags,
+       created.created_at,
+       created.updated_at,
+       created.favorites_count,
+       false AS favorited,
+       u.id       AS owner_id,
+       u.name     AS owner_name,
+       u.username AS owner_username,
+       u.bio      AS owner_bio,
+       u.image    AS owner_image,
+       false      AS owner_following
+FROM created
+JOIN users AS u ON u.id = created.user_id

@@ -1,0 +1,113 @@
+"""The statements that show users and follow them, at scale: no sequential scan of users or
+follows and no sort over users, for the custom plan and for the generic one PostgreSQL may switch
+to after a few executions (tests/db/test_queries.py does the same for blogs)."""
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+import pytest
+
+from service.db import queries
+from service.models import MAX_FOLLOWS
+from tests.utils import plan_nodes, rolled_back, seeded_database
+
+pytestmark = pytest.mark.anyio
+
+# 20,000 users; each of the first 5,000 follows the 20 after it; user 7 follows 1,000.
+SEEDED = (
+    "INSERT INTO users (name, email, password_hash) "
+    "SELECT 'user ' || n, 'follows' || n || '@example.com', 'x' "
+    "FROM generate_series(1, 20000) n",
+    "INSERT INTO follows (follower_id, followed_id) "
+    "SELECT a.id, a.id + k FROM users a, generate_series(1, 20) k WHERE a.id <= 5000 "
+    "AND a.id <> 7",
+    "INSERT INTO follows (follower_id, followed_id) "
+    "SELECT 7, id FROM users WHERE id > 7 ORDER BY id LIMIT 1000",
+)
+
+READER = {"reader_id": 7, "reader_version": 0}
+ANONYMOUS = {"reader_id": None, "reader_version": None}
+CASES: list[tuple[str, dict[str, Any]]] = [
+    ("users_page", {"after_id": 0, "limit": 21, **READER}),
+    ("users_page", {"after_id": 15000, "limit": 101, **READER}),
+    ("users_page", {"after_id": 0, "limit": 21, **ANONYMOUS}),
+    ("user_profile", {"id": 12, **READER}),
+    ("user_profile", {"id": 12, **ANONYMOUS}),
+    ("user_profile_by_username", {"username": "USER-12.12", **READER}),
+    ("user_profile_by_username", {"username": "nobody", **ANONYMOUS}),
+    (
+        "follow",
+        {"follower_id": 7, "follower_version": 0, "followed_id": 9000, "max_follows": MAX_FOLLOWS},
+    ),
+    (
+        "follow",
+        {"follower_id": 9000, "follower_version": 0, "followed_id": 12, "max_follows": MAX_FOLLOWS},
+    ),
+    ("unfollow", {"follower_id": 7, "follower_version": 0, "followed_id": 12}),
+]
+
+
+@pytest.fixture(scope="module")
+async def seeded_url(server_url: str) -> AsyncIterator[str]:
+    async with seeded_database(server_url, *SEEDED) as url:
+        yield url
+
+
+@pytest.fixture
+async def seeded(seeded_url: str) -> AsyncIterator[asyncpg.Connection]:
+    async with rolled_back(seeded_url) as conn:
+        yield conn
+
+
+async def _literals(conn: asyncpg.Connection, sql: str, args: list[Any]) -> list[str]:
+    """The arguments as SQL literals of the types the statement's parameters have."""
+    types = (await conn.prepare(sql)).get_parameters()
+    literals = []
+    for type_, value in zip(types, args, strict=True):
+        name = await conn.fetchval("SELECT format_type($1, NULL)", type_.oid)
+        literals.append(await conn.fetchval(f"SELECT quote_nullable($1::{name})", value))
+    return literals
+
+
+def _problems(plan: dict[str, Any]) -> list[str]:
+    problems = []
+    for node in plan_nodes(plan):
+        if node["Node Type"] == "Seq Scan" and node.get("Relation Name") in {"users", "follows"}:
+            problems.append(f"sequential scan of {node['Relation Name']}")
+        if node["Node Type"] in {"Sort", "Incremental Sort"} and any(
+            child.get("Relation Name") in {"users", "follows"} for child in plan_nodes(node)
+        ):
+            problems.append("sort over users or follows")
+    return problems
+
+
+def test_the_plan_check_can_fail() -> None:
+    scan = {"Node Type": "Seq Scan", "Relation Name": "follows"}
+    assert _problems({"Node Type": "Sort", "Plans": [scan]}) == [
+        "sort over users or follows",
+        "sequential scan of follows",
+    ]
+
+
+@pytest.mark.parametrize("plan_cache_mode", ["force_custom_plan", "force_generic_plan"])
+async def test_no_scan_of_users_or_follows(
+    seeded: asyncpg.Connection, plan_cache_mode: str
+) -> None:
+    await seeded.execute(f"SET LOCAL plan_cache_mode = {plan_cache_mode}")
+    found = {}
+    for number, (name, params) in enumerate(CASES):
+        query = queries.load(name)
+        # A server-side prepared statement, planned the way plan_cache_mode says.
+        await seeded.execute(f"PREPARE plan_{number} AS {query.sql}")
+        literals = await _literals(seeded, query.sql, query.args(params))
+        explained = await seeded.fetchval(
+            f"EXPLAIN (FORMAT JSON) EXECUTE plan_{number}({', '.join(literals)})"
+        )
+        plan = json.loads(explained)[0]["Plan"]
+        if plan_cache_mode == "force_generic_plan":
+            assert "$1" in json.dumps(plan), name
+        if problems := _problems(plan):
+            found[f"{name} {params}"] = (problems, plan)
+    assert found == {}
