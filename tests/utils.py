@@ -2,6 +2,7 @@
 process or as a real server. Fixtures live in tests/conftest.py."""
 
 import asyncio
+import json
 import os
 import pwd
 import re
@@ -511,3 +512,41 @@ def plan_nodes(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
     yield node
     for child in node.get("Plans", []):
         yield from plan_nodes(child)
+
+
+def _reaches_unlimited(node: dict[str, Any], table: str) -> bool:
+    return any(
+        child.get("Relation Name") == table
+        or (child["Node Type"] != "Limit" and _reaches_unlimited(child, table))
+        for child in node.get("Plans", [])
+    )
+
+
+def plan_problems(plan: dict[str, Any], tables: set[str]) -> list[str]:
+    """What in a plan grows with the size of `tables`: a sequential scan of one, or a sort whose
+    input reads one other than through a LIMIT (sorting the newest few blogs of each followed
+    author is bounded; sorting the blogs themselves is not)."""
+    problems = []
+    for node in plan_nodes(plan):
+        if node["Node Type"] == "Seq Scan" and node.get("Relation Name") in tables:
+            problems.append(f"sequential scan of {node['Relation Name']}")
+        if node["Node Type"] in {"Sort", "Incremental Sort"}:
+            problems += [f"sort over {t}" for t in sorted(tables) if _reaches_unlimited(node, t)]
+    return problems
+
+
+async def prepared_plan(
+    conn: asyncpg.Connection, sql: str, args: list[Any], *, name: str
+) -> dict[str, Any]:
+    """The plan of `sql` as a server-side prepared statement `name`, planned the way the
+    session's plan_cache_mode says (EXPLAIN of the bare statement would always plan for the
+    given values)."""
+    await conn.execute(f"PREPARE {name} AS {sql}")
+    types = (await conn.prepare(sql)).get_parameters()
+    literals = []
+    for type_, value in zip(types, args, strict=True):
+        type_name = await conn.fetchval("SELECT format_type($1, NULL)", type_.oid)
+        literals.append(await conn.fetchval(f"SELECT quote_nullable($1::{type_name})", value))
+    explained = await conn.fetchval(f"EXPLAIN (FORMAT JSON) EXECUTE {name}({', '.join(literals)})")
+    plan: dict[str, Any] = json.loads(explained)[0]["Plan"]
+    return plan

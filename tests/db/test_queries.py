@@ -21,7 +21,7 @@ from service.blogs import SEARCH_WINDOW
 from service.db import queries
 from service.db.queries import Query, load_all, parse
 from service.models import MAX_ID
-from tests.utils import plan_nodes, rolled_back, seeded_database
+from tests.utils import plan_nodes, plan_problems, prepared_plan, rolled_back, seeded_database
 
 pytestmark = pytest.mark.anyio
 
@@ -297,34 +297,8 @@ async def test_every_query_runs_with_sample_parameters(raw: asyncpg.Connection, 
     assert json.loads(plan)[0]["Plan"]["Node Type"]
 
 
-async def _literals(conn: asyncpg.Connection, sql: str, args: list[Any]) -> list[str]:
-    """The arguments as SQL literals of the types the statement's parameters have."""
-    types = (await conn.prepare(sql)).get_parameters()
-    literals = []
-    for type_, value in zip(types, args, strict=True):
-        name = await conn.fetchval("SELECT format_type($1, NULL)", type_.oid)
-        literals.append(await conn.fetchval(f"SELECT quote_nullable($1::{name})", value))
-    return literals
-
-
-def _unlimited_blogs(node: dict[str, Any]) -> bool:
-    """Whether blogs rows reach `node` other than through a LIMIT: sorting the newest few blogs
-    of each followed author (the feed) is bounded; sorting blogs themselves is not."""
-    return any(
-        child.get("Relation Name") == "blogs"
-        or (child["Node Type"] != "Limit" and _unlimited_blogs(child))
-        for child in node.get("Plans", [])
-    )
-
-
 def _problems(plan: dict[str, Any]) -> list[str]:
-    problems = []
-    for node in plan_nodes(plan):
-        if node["Node Type"] == "Seq Scan" and node.get("Relation Name") == "blogs":
-            problems.append("sequential scan of blogs")
-        if node["Node Type"] in {"Sort", "Incremental Sort"} and _unlimited_blogs(node):
-            problems.append("sort over blogs")
-    return problems
+    return plan_problems(plan, {"blogs"})
 
 
 @pytest.mark.parametrize("plan_cache_mode", ["force_custom_plan", "force_generic_plan"])
@@ -337,13 +311,7 @@ async def test_no_query_scans_or_sorts_the_blogs_table(
         query = load_all()[name]
         if query.custom_plan:
             continue  # planned for each call's words: tests/test_blogs_search.py
-        # A server-side prepared statement, planned the way plan_cache_mode says; EXPLAIN of
-        # the bare statement would always plan for the given values.
-        await seeded.execute(f"PREPARE plan_{number} AS {query.sql}")
-        literals = await _literals(seeded, query.sql, query.args(params))
-        execute = f"EXECUTE plan_{number}({', '.join(literals)})"
-        explained = await seeded.fetchval(f"EXPLAIN (FORMAT JSON) {execute}")
-        plan = json.loads(explained)[0]["Plan"]
+        plan = await prepared_plan(seeded, query.sql, query.args(params), name=f"plan_{number}")
         reads_blogs = any(node.get("Relation Name") == "blogs" for node in plan_nodes(plan))
         if plan_cache_mode == "force_generic_plan" and query.params and reads_blogs:
             # Proof that this is the generic plan: parameters appear unsubstituted (in the
