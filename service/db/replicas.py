@@ -6,16 +6,19 @@ serve; `writing()` always the primary. A checker task asks every replica each
 REPLICA_CHECK_SECONDS how far it is behind the primary: one that is unreachable, or more than
 REPLICA_MAX_LAG seconds behind, gets no reads until it is back within the limit.
 
-Lag: zero when the replica has replayed all the WAL the primary has written, otherwise the time
-since the last transaction it replayed was committed. The second is an upper bound (after a quiet
-spell on the primary it counts the quiet time too), so a replica may be skipped for a moment
-longer than needed, never read while further behind than the limit.
+Lag, an upper bound, never an underestimate: zero when the replica has replayed all the WAL the
+primary has written; otherwise, if it has replayed all the primary had written at the previous
+check, at most the time since that check; otherwise the time since the last transaction it
+replayed was committed. The last alone would count a quiet spell on the primary too (a
+background WAL record after a quiet minute would make an idle replica look a minute behind); the
+second keeps such a replica within one check interval.
 """
 
 import asyncio
 import contextlib
 import itertools
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -43,6 +46,15 @@ SELECT pg_is_in_recovery() AS in_recovery,
 """
 
 
+# On the primary: its WAL position now, whether the replica's replay ($1) is behind it, and
+# whether the replica has replayed what the primary had written at the previous check ($2).
+_PRIMARY_STATE = """
+SELECT pg_current_wal_lsn()::text AS lsn,
+       pg_current_wal_lsn() > $1::pg_lsn AS behind,
+       coalesce($1::pg_lsn >= $2::text::pg_lsn, false) AS replayed_previous
+"""
+
+
 class NotAReplica(Exception):
     """A replica URL that leads to a server accepting writes: most likely the primary."""
 
@@ -55,6 +67,9 @@ class Replica:
     state: State = "down"
     lag: float | None = None
     connected: bool = field(default=False, repr=False)
+    # The primary's WAL position at the previous check, and when that was (monotonic).
+    primary_lsn: str | None = field(default=None, repr=False)
+    checked_at: float = field(default=0.0, repr=False)
 
     @property
     def usable(self) -> bool:
@@ -154,15 +169,23 @@ class Databases:
                     "accepts writes (pg_is_in_recovery() is false): it is not a replica"
                 )
             async with self.primary.connection() as conn:
-                behind = await (await conn.raw()).fetchval(
-                    "SELECT pg_current_wal_lsn() > $1::pg_lsn", row["replayed"]
+                primary = await (await conn.raw()).fetchrow(
+                    _PRIMARY_STATE, row["replayed"], replica.primary_lsn
                 )
+            assert primary is not None
         except _CANNOT_SERVE as exc:
             if replica.state != "down":
                 logger.warning("replica down", extra={"replica": replica.name, "error": str(exc)})
-            replica.state, replica.lag = "down", None
+            replica.state, replica.lag, replica.primary_lsn = "down", None, None
             return
-        replica.lag = float(row["since"] or 0.0) if behind else 0.0
+        now = time.monotonic()
+        if not primary["behind"]:
+            replica.lag = 0.0
+        elif primary["replayed_previous"]:
+            replica.lag = min(float(row["since"] or 0.0), now - replica.checked_at)
+        else:
+            replica.lag = float(row["since"] or 0.0)
+        replica.primary_lsn, replica.checked_at = primary["lsn"], now
         was = replica.state
         replica.state = "ok" if replica.lag <= replica.max_lag else "lagging"
         if replica.state != was:

@@ -154,8 +154,8 @@ async def test_a_replica_past_the_lag_limit_gets_no_reads_until_it_catches_up(
             "/blogs", json={"title": "t", "body": "b"}, headers=author.headers
         )
         await _caught_up(cluster)
-        # Until the checker sees the replica has replayed the new blog, the write may have it
-        # counted as lagging again (after the quiet spell, lag is measured from the last replay).
+        # Until the checker sees the replica has replayed the new blog, a check that ran while it
+        # was behind may have it counted as lagging again.
         await eventually(back, within=20, what="the replica to be back after the write")
         assert await _replica_answered(cluster, client, created.json()["id"])
 
@@ -188,6 +188,32 @@ async def test_a_stopped_replica_fails_no_request_and_is_used_again_when_back(
             lambda: _checked_ok(databases), within=30, what="the replica to be seen back"
         )
         assert await _replica_answered(cluster, client, blog_id)
+
+
+async def test_wal_after_a_quiet_spell_does_not_make_an_idle_replica_lag(
+    cluster: Cluster, replay: None
+) -> None:
+    # After a quiet spell the last replayed commit is old; a WAL record that is no commit (a
+    # checkpoint) puts the replica behind for a moment. It has replayed all the primary had at
+    # the previous check, so it is at most one check interval behind, not the quiet spell.
+    settings = _settings(cluster, replica_max_lag=1, replica_check_seconds=3600)
+    async with in_process(cluster.primary_url, settings=settings) as client:
+        databases: Databases = client._transport.app.state.databases  # type: ignore[attr-defined]
+        await _caught_up(cluster)
+        await asyncio.sleep(1.5)  # quiet: the last commit the replica replayed ages
+        await databases.check_replicas()
+        assert databases.replicas[0].state == "ok"
+        await _pause(cluster)
+        async with connect(cluster.primary_url) as primary:
+            await primary.execute("CHECKPOINT")
+        await databases.check_replicas()
+        replica = databases.replicas[0]
+        assert replica.lag is not None and 0 < replica.lag < 1, replica.lag
+        assert replica.state == "ok"
+        # Still paused at the next check: now it is behind what the primary had then.
+        await asyncio.sleep(1.1)
+        await databases.check_replicas()
+        assert replica.state == "lagging"
 
 
 async def _checked_ok(databases: Databases) -> bool:
