@@ -212,6 +212,41 @@ def measure(server: Server, target: list[Target], args: argparse.Namespace) -> R
     return dataclasses.replace(run, cpu_us=cpu / max(run.requests, 1) * 1e6)
 
 
+def writers(args: argparse.Namespace, url: str) -> writes.Writers | None:
+    """Tokens for the write endpoints, when any is asked for."""
+    if not set(args.endpoints) & set(writes.WRITE_ENDPOINTS):
+        return None
+    return asyncio.run(writes.writers(url, TOKEN_SECRET))
+
+
+def check_all(
+    servers: list[Server], samples: data.Samples, url: str, who: writes.Writers | None
+) -> dict[str, int]:
+    """Every variant answers like the first, reads and (with `who`) writes; fatal otherwise."""
+    checked = {"reads": check_identical(servers, samples)}
+    print(f"identical JSON from {len(servers)} variants on {checked['reads']} requests")
+    if who is not None:
+        checked["writes"] = writes.check(servers, url, who)
+        print(
+            f"writes: the same statuses, bodies (less ids, slugs and timestamps) and ETags from "
+            f"{len(servers)} variants on {checked['writes']} requests"
+        )
+    return checked
+
+
+def check_only(args: argparse.Namespace, url: str, samples: data.Samples) -> dict[str, Any]:
+    """Start the variants, check their answers as a full run does first, and stop."""
+    who = writers(args, url)
+    servers = start(args.variants, url, args.base_port, RESULTS)
+    try:
+        return {"checked": check_all(servers, samples, url, who)}
+    finally:
+        for server in servers:
+            server.stop()
+        if who is not None:
+            writes.reset(url)
+
+
 def full(args: argparse.Namespace, url: str, samples: data.Samples) -> dict[str, Any]:
     ceilings = {}
     if args.pgbench_seconds and not shutil.which("pgbench"):
@@ -225,20 +260,12 @@ def full(args: argparse.Namespace, url: str, samples: data.Samples) -> dict[str,
             )
     variants: list[str] = args.variants
     plan = targets(samples)
-    written = [e for e in args.endpoints if e in writes.WRITE_ENDPOINTS]
-    who = asyncio.run(writes.writers(url, TOKEN_SECRET)) if written else None
+    who = writers(args, url)
     servers = start(variants, url, args.base_port, RESULTS)
     loads: list[list[str]] = []
     try:
         rss = {s.variant: {"before": s.rss_mib()} for s in servers}
-        checked = check_identical(servers, samples)
-        print(f"identical JSON from {len(servers)} variants on {checked} requests")
-        if who is not None:
-            checked = writes.check(servers, url, who)
-            print(
-                f"writes: the same statuses, bodies (less ids and timestamps) and ETags from "
-                f"{len(servers)} variants on {checked} requests"
-            )
+        check_all(servers, samples, url, who)
         runs: dict[str, dict[str, list[Run]]] = {
             e: {v: [] for v in variants} for e in args.endpoints
         }
@@ -311,6 +338,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--pgbench-seconds", type=int, default=10, help="0 skips the ceiling")
     p.add_argument("--base-port", type=int, default=18_301)
     mode = p.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--check",
+        action="store_true",
+        help="only check that every variant answers like ours (no timing, nothing written)",
+    )
     mode.add_argument("--rss", action="store_true", help="only the RSS check of ours")
     mode.add_argument("--profile", choices=READS, help="only profile ours under load")
     p.add_argument("--rss-requests", type=int, default=100_000)
@@ -332,12 +364,17 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit("ours at another commit: E1 and E2 only (its cursors and tokens differ)")
     if len(set(args.variants)) != len(args.variants):
         raise SystemExit("each variant once")
-    require_wrk()
+    if not args.check:
+        require_wrk()
     url = data.bench_url()
     data.loopback_only(url)
     RESULTS.mkdir(exist_ok=True)
     started = time.monotonic()
     samples = prepare_database(url)
+    if args.check:
+        check_only(args, url, samples)
+        print(f"checked in {time.monotonic() - started:.0f}s")
+        return 0
     config = {k: v for k, v in vars(args).items()}
     result: dict[str, Any] = {"machine": machine(), "config": config}
     if args.rss:

@@ -10,7 +10,6 @@ data.seeded() expects it.
 """
 
 import asyncio
-import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -21,7 +20,7 @@ import asyncpg
 from bench import data
 from bench.load import Target, request
 from bench.servers import Server
-from service.timestamps import to_micros
+from service.api.etags import blog_etag
 from service.tokens import TokenCodec
 
 WRITE_ENDPOINTS = ("W1", "W2", "W3")
@@ -65,6 +64,10 @@ async def _reset(url: str) -> int:
     try:
         status = await conn.execute("DELETE FROM blogs WHERE id > $1", data.BLOGS)
         deleted = int(status.split()[-1])
+        # The tags only the benchmark's blogs carried (every seeded tag is on seeded blogs).
+        await conn.execute(
+            "DELETE FROM tags AS t WHERE NOT EXISTS (SELECT FROM blog_tags WHERE tag_id = t.id)"
+        )
         if deleted:
             await conn.execute("VACUUM blogs")
     finally:
@@ -73,7 +76,7 @@ async def _reset(url: str) -> int:
 
 
 def reset(url: str) -> int:
-    """Delete every blog written by the benchmark (ids above data.BLOGS)."""
+    """Delete every blog written by the benchmark (ids above data.BLOGS), and its new tags."""
     return asyncio.run(_reset(url))
 
 
@@ -108,12 +111,39 @@ def plan(endpoint: str, url: str, who: Writers) -> list[Target]:
     return [Target("/users/me", write="me", env=(tokens,))]
 
 
+async def _signed_in_reads(url: str, who: Writers) -> list[tuple[int, str]]:
+    """Reads whose answers depend on the reader (one of `who`, by position): the first page, a
+    blog they favorited, and the newest blog of an author they follow."""
+    conn = await asyncpg.connect(url)
+    try:
+        favorite = await conn.fetchrow(
+            "SELECT user_id, blog_id FROM favorites WHERE user_id = ANY ($1::bigint[])"
+            " ORDER BY blog_id LIMIT 1",
+            who.user_ids,
+        )
+        followed = await conn.fetchrow(
+            "SELECT f.follower_id, b.id FROM follows AS f CROSS JOIN LATERAL ("
+            "SELECT id FROM blogs WHERE user_id = f.followed_id"
+            " ORDER BY created_at DESC, id DESC LIMIT 1) AS b"
+            " WHERE f.follower_id = ANY ($1::bigint[]) ORDER BY f.follower_id, f.followed_id"
+            " LIMIT 1",
+            who.user_ids,
+        )
+    finally:
+        await conn.close()
+    reads = [(0, "/blogs?limit=20")]
+    for row in (favorite, followed):
+        if row is not None:
+            reads.append((who.user_ids.index(row[0]), f"/blogs/{row[1]}"))
+    return reads
+
+
 # Checks: every variant answers like the reference, before any timing.
 
 
-def _etag(blog: dict[str, Any]) -> str:
-    owner = hashlib.sha256(blog["owner"]["name"].encode()).hexdigest()[:8]
-    return f'"{to_micros(datetime.fromisoformat(blog["updated_at"])):x}.{owner}"'
+def _etag(body: bytes) -> str:
+    """The service's ETag for a blog's body: its version and a hash of these bytes."""
+    return blog_etag(datetime.fromisoformat(json.loads(body)["updated_at"]), body)
 
 
 def _without(body: bytes, *keys: str) -> list[tuple[str, Any]]:
@@ -167,13 +197,12 @@ class _Checker:
                     f"  {self.servers[0].variant}: {expected!r}"
                 )
             if etag:
-                blog = json.loads(got_body)
-                if got_headers.get("etag") != _etag(blog):
+                if got_headers.get("etag") != _etag(got_body):
                     raise SystemExit(
                         f"{server.variant}: {what}: ETag {got_headers.get('etag')!r}, "
-                        f"not {_etag(blog)!r}"
+                        f"not {_etag(got_body)!r}"
                     )
-                answers.append({"etag": got_headers["etag"], **blog})
+                answers.append({"etag": got_headers["etag"], **json.loads(got_body)})
         return answers
 
 
@@ -190,9 +219,17 @@ def check(servers: list[Server], url: str, who: Writers) -> int:
     bad = {"Authorization": "Bearer not.a.token"}
     check.same("a bad token", "GET", "/users/me", bad, status=401)
     post = json.dumps({"title": "  A checked post ", "body": "Checked."}).encode()
+    # The slug ends with the id.
     check.same(
         "a new blog", "POST", "/blogs", owner, post, status=201,
-        volatile=("id", "created_at", "updated_at"), etag=True,
+        volatile=("id", "slug", "created_at", "updated_at"), etag=True,
+    )  # fmt: skip
+    tagged = json.dumps(
+        {"title": "Tagged", "body": "Tags.", "description": " A test. ", "tags": ["b", "a ", "b"]}
+    ).encode()
+    check.same(
+        "a new blog with tags", "POST", "/blogs", owner, tagged, status=201,
+        volatile=("id", "slug", "created_at", "updated_at"), etag=True,
     )  # fmt: skip
     check.same("no token", "POST", "/blogs", {}, post, status=401)
     for invalid in ({"title": "No body"}, {"title": " ", "body": "x"}, {"title": "x", "body": ""}):
@@ -221,5 +258,15 @@ def check(servers: list[Server], url: str, who: Writers) -> int:
     check.same("an edit by another user", "PATCH", path, other, edit, status=403)
     check.same("an edit of no blog", "PATCH", f"/blogs/{2**62}", owner, edit, status=404)
     check.same("an empty edit", "PATCH", path, owner, b"{}", status=422, volatile=("detail",))
+    retag = json.dumps({"tags": ["c", "a"], "description": "Retagged."}).encode()
+    for tags in (retag, json.dumps({"tags": []}).encode()):
+        check.same(
+            "an edit of the tags", "PATCH", path, owner, tags, status=200,
+            volatile=("updated_at",), etag=True,
+        )  # fmt: skip
+    for reader, path in asyncio.run(_signed_in_reads(url, who)):
+        signed_in = {"Authorization": f"Bearer {who.tokens[reader]}"}
+        check.same("a read by a signed-in user", "GET", path, signed_in, status=200)
+    check.same("a read with a bad token", "GET", "/blogs/1", bad, status=401)
     reset(url)
     return check.count

@@ -5,7 +5,7 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Response
-from sqlalchemy import create_engine, func
+from sqlalchemy import create_engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bench.variants.orm_models import (
@@ -14,16 +14,22 @@ from bench.variants.orm_models import (
     Blog,
     BlogOut,
     BlogPageOut,
+    Tag,
     User,
     UserOut,
     blog_for_update,
     blog_query,
     check_edit,
     database_url,
-    etag,
+    edit,
+    link,
     oauth2_scheme,
+    optional_oauth2_scheme,
     page,
     page_query,
+    reloaded,
+    tagged,
+    tags_upsert,
     token_claims,
     token_codec,
     token_user_query,
@@ -75,20 +81,43 @@ def get_current_user(token: Annotated[str, Depends(oauth2_scheme)], db: DbDep) -
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
 
+
+def get_reader_id(
+    token: Annotated[str | None, Depends(optional_oauth2_scheme)], db: DbDep
+) -> int | None:
+    """The signed-in reader's id; None when anonymous, or when the token is from before a
+    password change (as the service reads it)."""
+    if token is None:
+        return None
+    user = db.scalar(token_user_query(token_claims(tokens, token)))
+    return None if user is None else user.id
+
+
+ReaderId = Annotated[int | None, Depends(get_reader_id)]
+
 app = FastAPI(lifespan=lifespan)
 
 
+def tags_named(db: Session, names: list[str]) -> list[Tag]:
+    if not names:
+        return []
+    options = {"populate_existing": True}
+    return list(db.scalars(tags_upsert(names), execution_options=options))
+
+
 @app.get("/blogs/{blog_id}", response_model=BlogOut)
-def read_blog(blog_id: int, db: DbDep) -> Blog:
-    blog = db.scalars(blog_query(blog_id)).first()
+def read_blog(blog_id: int, db: DbDep, reader_id: ReaderId) -> Blog:
+    blog = db.scalars(blog_query(blog_id, reader_id)).first()
     if blog is None:
         raise HTTPException(status_code=404, detail="blog not found")
     return blog
 
 
 @app.get("/blogs", response_model=BlogPageOut)
-def list_blogs(db: DbDep, limit: Limit = 20, cursor: str | None = None) -> dict[str, Any]:
-    return page(db.scalars(page_query(limit, cursor)).all(), limit)
+def list_blogs(
+    db: DbDep, reader_id: ReaderId, limit: Limit = 20, cursor: str | None = None
+) -> dict[str, Any]:
+    return page(db.scalars(page_query(limit, cursor, reader_id=reader_id)).all(), limit)
 
 
 @app.get("/users/me", response_model=UserOut)
@@ -98,38 +127,39 @@ def read_me(user: CurrentUser) -> User:
 
 @app.get("/users/{user_id}/blogs", response_model=BlogPageOut)
 def list_user_blogs(
-    user_id: int, db: DbDep, limit: Limit = 20, cursor: str | None = None
+    user_id: int, db: DbDep, reader_id: ReaderId, limit: Limit = 20, cursor: str | None = None
 ) -> dict[str, Any]:
-    blogs = db.scalars(page_query(limit, cursor, author_id=user_id)).all()
+    blogs = db.scalars(page_query(limit, cursor, author_id=user_id, reader_id=reader_id)).all()
     if not blogs and db.scalar(user_query(user_id)) is None:
         raise HTTPException(status_code=404, detail="user not found")
     return page(blogs, limit)
 
 
 @app.post("/blogs", status_code=201, response_model=BlogOut)
-def create_blog(data: BlogCreate, user: CurrentUser, db: DbDep, response: Response) -> Blog:
-    blog = Blog(owner=user, title=data.title, body=data.body)
+def create_blog(data: BlogCreate, user: CurrentUser, db: DbDep) -> Response:
+    blog = Blog(
+        owner=user, title=data.title, body=data.body, description=data.description, tag_links=[]
+    )
     db.add(blog)
+    # The id, and the created_at the tag links copy.
+    db.flush()
+    if data.tags:
+        link(blog, tags_named(db, data.tags))
+    blog_id, user_id = blog.id, user.id
     db.commit()
-    db.refresh(blog)
-    response.headers["ETag"] = etag(blog)
-    return blog
+    return tagged(db.scalars(reloaded(blog_id, user_id)).one(), 201)
 
 
 @app.patch("/blogs/{blog_id}", response_model=BlogOut)
 def update_blog(
-    blog_id: int,
-    data: BlogUpdate,
-    user: CurrentUser,
-    db: DbDep,
-    response: Response,
-    if_match: IfMatch = None,
-) -> Blog:
-    blog = check_edit(db.scalars(blog_for_update(blog_id)).first(), user, versions(if_match))
-    for field in data.model_fields_set:
-        setattr(blog, field, getattr(data, field))
-    blog.updated_at = func.clock_timestamp()
+    blog_id: int, data: BlogUpdate, user: CurrentUser, db: DbDep, if_match: IfMatch = None
+) -> Response:
+    fields = data.model_dump(include=data.model_fields_set)
+    found = db.scalars(blog_for_update(blog_id, tags="tags" in fields)).first()
+    blog = check_edit(found, user, versions(if_match))
+    if "tags" in fields:
+        link(blog, tags_named(db, fields.pop("tags")))
+    edit(blog, fields)
+    user_id = user.id
     db.commit()
-    db.refresh(blog)
-    response.headers["ETag"] = etag(blog)
-    return blog
+    return tagged(db.scalars(reloaded(blog_id, user_id)).one())

@@ -1,11 +1,12 @@
 """What the raw asyncpg variants share (floor on Starlette, fastapi-floor on FastAPI).
 
-The service's own SQL (sql/queries/), cursors, token codec and If-Match parser are imported, so
-every variant reads and writes the same rows with the same rules; what differs is the stack
-around them. Bodies are orjson bytes built from plain dicts, in the service's exact field order.
+The service's own SQL (sql/queries/), cursors, token codec, If-Match parser and blog ETag are
+imported, so every variant reads and writes the same rows with the same rules; what differs is
+the stack around them. Bodies are orjson bytes built from plain dicts, in the service's exact
+field order. Reads take an optional bearer token, as the service's do: the queries count the
+reader's favorites and follows.
 """
 
-import hashlib
 import os
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -16,15 +17,17 @@ import orjson
 
 from bench.variants.keyset import FIRST, from_micros, to_micros
 from service.api.cursors import CursorCodec
+from service.api.etags import blog_etag
 from service.errors import AuthenticationFailed
 from service.tokens import TokenClaims, TokenCodec
 
 USER_EXISTS = "SELECT EXISTS (SELECT 1 FROM users WHERE id = $1)"
-CLAIMED_USER = "SELECT id, name, email, created_at FROM users WHERE id = $1 AND token_version = $2"
-BLOG_INSERT = (
-    "INSERT INTO blogs (user_id, title, body) VALUES ($1, $2, $3)"
-    " RETURNING id, title, body, created_at, updated_at"
+CLAIMED_USER = (
+    "SELECT id, name, username, bio, image, email, created_at FROM users"
+    " WHERE id = $1 AND token_version = $2"
 )
+# The reader parameters of the service's queries for an anonymous reader.
+ANONYMOUS = (None, None)
 DEPLOYMENT = "SELECT id::text FROM deployment"
 OPTIONS = orjson.OPT_UTC_Z
 POOL_SIZE = 10
@@ -46,33 +49,45 @@ def dumps(content: Any) -> bytes:
 
 
 def blog(row: asyncpg.Record) -> dict[str, Any]:
+    """A row of the service's blog queries (sql/queries/), as the service shows it."""
     return {
         "id": row["id"],
+        "slug": row["slug"],
         "title": row["title"],
+        "description": row["description"],
         "body": row["body"],
+        "tags": row["tags"],
         "created_at": row["created_at"],
         "updated_at": row["updated_at"],
-        "owner": {"id": row["owner_id"], "name": row["owner_name"]},
+        "favorites_count": row["favorites_count"],
+        "favorited": row["favorited"],
+        "owner": {
+            "id": row["owner_id"],
+            "name": row["owner_name"],
+            "username": row["owner_username"],
+            "bio": row["owner_bio"],
+            "image": row["owner_image"],
+            "following": row["owner_following"],
+        },
     }
-
-
-def new_blog(row: asyncpg.Record, owner: asyncpg.Record) -> dict[str, Any]:
-    return {**row, "owner": {"id": owner["id"], "name": owner["name"]}}
 
 
 def user(row: asyncpg.Record) -> dict[str, Any]:
     return {
         "id": row["id"],
         "name": row["name"],
+        "username": row["username"],
+        "bio": row["bio"],
+        "image": row["image"],
         "email": row["email"],
         "created_at": row["created_at"],
     }
 
 
-def blog_etag(updated_at: datetime, owner_name: str) -> str:
-    """The service's blog ETag: its version and a hash of its owner's name."""
-    owner = hashlib.sha256(owner_name.encode()).hexdigest()[:8]
-    return f'"{to_micros(updated_at):x}.{owner}"'
+def tagged(row: asyncpg.Record) -> tuple[bytes, str]:
+    """A blog's body and its ETag (the service's: its version and a hash of these bytes)."""
+    body = dumps(blog(row))
+    return body, blog_etag(row["updated_at"], body)
 
 
 def page(rows: Sequence[asyncpg.Record], limit: int) -> dict[str, Any]:
@@ -115,6 +130,16 @@ def claims(codec: TokenCodec, token: str) -> TokenClaims | None:
         return codec.decode(token)
     except AuthenticationFailed:
         return None
+
+
+def reader(codec: TokenCodec, token: str | None) -> tuple[int | None, int | None] | None:
+    """The reader parameters of the service's queries (reader_id, reader_version): ANONYMOUS
+    without a token, None for a bad one (a 401). The queries themselves read a token whose
+    version has moved on as anonymous."""
+    if token is None:
+        return ANONYMOUS
+    found = claims(codec, token)
+    return None if found is None else (found.user_id, found.version)
 
 
 async def keep_session(conn: asyncpg.Connection) -> None:

@@ -167,18 +167,24 @@ async def unfollow_user(db: DbDep, caller: SignedInReader, user_id: UserId) -> U
 @router.get(
     "/{user_id}/blogs",
     response_model=BlogPage,
-    responses=responses(404) | NOT_MODIFIED,
+    responses=responses(401, 404) | NOT_MODIFIED,
     summary="A user's blogs",
-    description="The user's blogs, newest first, a keyset page at a time; 404 for an unknown user.",
+    description=(
+        "The user's blogs, newest first, a keyset page at a time; 404 for an unknown user. With "
+        "a bearer token, `favorited` and `owner.following` are the reader's."
+    ),
 )
 async def list_user_blogs(
     db: DbDep,
     cursors: CursorsDep,
+    reader: Reader,
     user_id: UserId,
     limit: Limit = DEFAULT_PAGE_SIZE,
     cursor: Cursor = None,
     if_none_match: IfNoneMatch = None,
 ) -> Response:
     after = cursors.decode_pair(cursor) if cursor else None
-    items, next_key = await blogs.list_user_blogs(db=db, user_id=user_id, limit=limit, after=after)
+    items, next_key = await blogs.list_user_blogs(
+        db=db, user_id=user_id, limit=limit, after=after, reader=reader
+    )
     return etags.json_response(blog_page(cursors, items, next_key), if_none_match=if_none_match)

@@ -23,8 +23,9 @@ async def test_favorite_and_unfavorite(client: AsyncClient, sign_up: SignUp) -> 
     assert (theirs["favorites_count"], theirs["favorited"]) == (1, False)
     anonymous = (await client.get(path)).json()
     assert (anonymous["favorites_count"], anonymous["favorited"]) == (1, False)
-    listed = (await client.get("/blogs", headers=reader.headers)).json()["items"]
-    assert [(b["id"], b["favorited"]) for b in listed] == [(blog["id"], True)]
+    for path_of_list in ("/blogs", f"/users/{author.id}/blogs", f"/blogs?author_id={author.id}"):
+        listed = (await client.get(path_of_list, headers=reader.headers)).json()["items"]
+        assert [(b["id"], b["favorited"]) for b in listed] == [(blog["id"], True)], path_of_list
 
     unfavorited = await client.delete(f"{path}/favorite", headers=reader.headers)
     assert unfavorited.status_code == 200
