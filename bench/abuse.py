@@ -862,6 +862,8 @@ async def explain(url: str, q: str, before: tuple[datetime, int]) -> dict[str, A
                 "before_id": before[1],
                 "limit": 21,
                 "window": SEARCH_WINDOW,
+                "reader_id": None,  # anonymous, as the timed requests
+                "reader_version": None,
             }
         )
         sql = f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON)\n{BLOGS_SEARCH.sql}"

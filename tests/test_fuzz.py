@@ -83,7 +83,7 @@ STATEFUL_SETTINGS = settings(
 )
 
 # These change or remove the caller's account, so each case gets an account of its own.
-ACCOUNT_CHANGING = {("PATCH", "/users/me"), ("DELETE", "/users/me")}
+ACCOUNT_CHANGING = {("PATCH", "/users/me"), ("DELETE", "/users/me"), ("PUT", "/api/user")}
 
 
 async def _copy_user(url: str, user_id: int) -> int:

@@ -14,6 +14,7 @@ from service.api.middleware.body_limit import RequestBodyLimits
 from service.api.middleware.early_refusals import EarlyRefusals
 from service.api.middleware.observe import Observe
 from service.api.middleware.security_headers import SecurityHeaders
+from service.api.realworld import install as install_realworld
 from service.api.routes import auth, blogs, comments, feed, health, tags, users
 from service.api.routes import metrics as metrics_route
 from service.db.database import Database
@@ -30,6 +31,8 @@ Users and their blogs, on PostgreSQL through hand-written SQL.
 
 Log in at `POST /auth/token` and send the token as `Authorization: Bearer <token>`.
 Lists are keyset pages: pass a page's `next_cursor` as `cursor` to get the next one.
+
+The RealWorld ("Conduit") API is served under `/api`, with `Authorization: Token <token>`.
 """
 
 
@@ -157,6 +160,8 @@ def create_app(
         routes={
             ("POST", "/users"): (signup_limits.known_over, SignupLimits.message),
             ("POST", "/auth/token"): (login_limits.known_over, LoginLimits.message),
+            ("POST", "/api/users"): (signup_limits.known_over, SignupLimits.message),
+            ("POST", "/api/users/login"): (login_limits.known_over, LoginLimits.message),
         },
     )
     # Its headers reach every answer of the app and of the middleware above.
@@ -171,6 +176,8 @@ def create_app(
     error_handlers.install(app)
     for module in (auth, users, blogs, comments, tags, feed, health):
         app.include_router(module.router)
+    # The RealWorld API under /api, over the same data functions (after error_handlers).
+    install_realworld(app)
     if settings.metrics_enabled:
         app.include_router(metrics_route.router)
     return app

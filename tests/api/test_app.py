@@ -31,6 +31,29 @@ ENDPOINTS = {
     ("get", "/metrics"),
 }
 
+# The RealWorld API (service/api/realworld/).
+ENDPOINTS |= {
+    ("post", "/api/users"),
+    ("post", "/api/users/login"),
+    ("get", "/api/user"),
+    ("put", "/api/user"),
+    ("get", "/api/profiles/{username}"),
+    ("post", "/api/profiles/{username}/follow"),
+    ("delete", "/api/profiles/{username}/follow"),
+    ("get", "/api/articles"),
+    ("post", "/api/articles"),
+    ("get", "/api/articles/feed"),
+    ("get", "/api/articles/{slug}"),
+    ("put", "/api/articles/{slug}"),
+    ("delete", "/api/articles/{slug}"),
+    ("post", "/api/articles/{slug}/favorite"),
+    ("delete", "/api/articles/{slug}/favorite"),
+    ("get", "/api/articles/{slug}/comments"),
+    ("post", "/api/articles/{slug}/comments"),
+    ("delete", "/api/articles/{slug}/comments/{comment_id}"),
+    ("get", "/api/tags"),
+}
+
 
 async def test_openapi_documents_every_endpoint(client: AsyncClient) -> None:
     schema = (await client.get("/openapi.json")).json()

@@ -1,0 +1,256 @@
+"""The RealWorld API's request and response bodies: envelopes (`{"user": ...}`,
+`{"article": ...}`, ...) in camelCase, built from the native models."""
+
+from datetime import UTC, datetime
+from typing import Annotated, Self
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, model_validator
+
+from service import models
+from service.models import (
+    Bio,
+    Body,
+    CurrentPassword,
+    Description,
+    Email,
+    ImageUrl,
+    Password,
+    Tags,
+    Title,
+    Username,
+)
+
+
+def _timestamp(moment: datetime) -> str:
+    """ISO 8601 in UTC with microseconds and `Z`, as the spec's clients parse it."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+Timestamp = Annotated[datetime, PlainSerializer(_timestamp, return_type=str)]
+
+
+class Input(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- users -------------------------------------------------------------------------------------
+
+
+class NewUser(Input):
+    username: Username
+    email: Email
+    password: Password
+
+
+class NewUserRequest(Input):
+    user: NewUser
+
+
+class LoginUser(Input):
+    # Any stored email and password fit these bounds; the upper ones keep a hostile value cheap.
+    email: Annotated[str, Field(min_length=1, max_length=320)]
+    password: Annotated[str, Field(min_length=1, max_length=128)]
+
+
+class LoginUserRequest(Input):
+    user: LoginUser
+
+
+def _empty_is_none(value: object) -> object:
+    return None if value == "" else value
+
+
+class UpdateUser(Input):
+    """Send only what changes. `bio` and `image` are cleared by `null` or `""`. A new email or
+    password needs `current_password` (the email as it already is needs nothing)."""
+
+    email: Email = Field(default=None)  # type: ignore[assignment]
+    password: Password = Field(default=None)  # type: ignore[assignment]
+    username: Username = Field(default=None)  # type: ignore[assignment]
+    bio: Bio | None = Field(default=None, description='`null` or `""` clears it.')
+    image: ImageUrl | None = Field(default=None, description='`null` or `""` clears it.')
+    current_password: CurrentPassword | None = Field(
+        default=None, description="Needed to change the email or the password (not in the spec)."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_clears(cls, data: object) -> object:
+        if isinstance(data, dict):
+            return {
+                key: _empty_is_none(value) if key in ("bio", "image") else value
+                for key, value in data.items()
+            }
+        return data
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Self:
+        if not self.model_fields_set - {"current_password"}:
+            raise ValueError("send at least one of: email, password, username, bio, image")
+        return self
+
+
+class UpdateUserRequest(Input):
+    user: UpdateUser
+
+
+class User(BaseModel):
+    email: str
+    token: str
+    username: str
+    bio: str | None
+    image: str | None
+
+
+class UserResponse(BaseModel):
+    user: User
+
+
+def user_response(user: models.User, token: str) -> UserResponse:
+    return UserResponse(
+        user=User(
+            email=user.email, token=token, username=user.username, bio=user.bio, image=user.image
+        )
+    )
+
+
+# --- profiles ----------------------------------------------------------------------------------
+
+
+class Profile(BaseModel):
+    username: str
+    bio: str | None
+    image: str | None
+    following: bool
+
+
+class ProfileResponse(BaseModel):
+    profile: Profile
+
+
+def profile(user: models.Profile | models.UserPublic) -> Profile:
+    return Profile(username=user.username, bio=user.bio, image=user.image, following=user.following)
+
+
+# --- articles ----------------------------------------------------------------------------------
+
+
+class NewArticle(Input):
+    title: Title
+    description: Description
+    body: Body
+    tagList: Tags = []
+
+
+class NewArticleRequest(Input):
+    article: NewArticle
+
+
+class UpdateArticle(Input):
+    """Send only what changes; `tagList` (not in the spec's update) replaces the tags."""
+
+    title: Title = Field(default=None)  # type: ignore[assignment]
+    description: Description = Field(default=None)  # type: ignore[assignment]
+    body: Body = Field(default=None)  # type: ignore[assignment]
+    tagList: Tags = Field(default=None)  # type: ignore[arg-type]
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Self:
+        if not self.model_fields_set:
+            raise ValueError("send at least one of: title, description, body, tagList")
+        return self
+
+    def as_blog_update(self) -> models.BlogUpdate:
+        names = {"title": "title", "description": "description", "body": "body", "tagList": "tags"}
+        return models.BlogUpdate.model_validate(
+            {names[field]: getattr(self, field) for field in self.model_fields_set}
+        )
+
+
+class UpdateArticleRequest(Input):
+    article: UpdateArticle
+
+
+class Article(BaseModel):
+    slug: str
+    title: str
+    description: str
+    body: str
+    tagList: list[str] = Field(description="Sorted.")
+    createdAt: Timestamp
+    updatedAt: Timestamp
+    favorited: bool
+    favoritesCount: int
+    author: Profile
+
+
+class ArticleResponse(BaseModel):
+    article: Article
+
+
+class MultipleArticlesResponse(BaseModel):
+    articles: list[Article] = Field(description="Newest first.")
+    articlesCount: int = Field(
+        description="How many articles match: exact up to the cap (10,000; 1,000 for the feed), "
+        "the cap beyond it."
+    )
+
+
+def article(blog: models.Blog) -> Article:
+    return Article(
+        slug=blog.slug,
+        title=blog.title,
+        description=blog.description,
+        body=blog.body,
+        tagList=blog.tags,
+        createdAt=blog.created_at,
+        updatedAt=blog.updated_at,
+        favorited=blog.favorited,
+        favoritesCount=blog.favorites_count,
+        author=profile(blog.owner),
+    )
+
+
+# --- comments and tags -------------------------------------------------------------------------
+
+
+class NewCommentRequest(Input):
+    comment: models.CommentCreate
+
+
+class Comment(BaseModel):
+    id: int
+    createdAt: Timestamp
+    updatedAt: Timestamp
+    body: str
+    author: Profile
+
+
+class CommentResponse(BaseModel):
+    comment: Comment
+
+
+class MultipleCommentsResponse(BaseModel):
+    comments: list[Comment]
+
+
+def comment(item: models.Comment) -> Comment:
+    return Comment(
+        id=item.id,
+        createdAt=item.created_at,
+        updatedAt=item.updated_at,
+        body=item.body,
+        author=profile(item.author),
+    )
+
+
+class TagsResponse(BaseModel):
+    tags: list[str] = Field(description="The most used first.")
+
+
+class GenericErrors(BaseModel):
+    body: list[str]
+
+
+class GenericErrorModel(BaseModel):
+    errors: GenericErrors
