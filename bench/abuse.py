@@ -52,7 +52,7 @@ from bench.load import require_wrk  # noqa: E402
 from bench.main import RESULTS, machine, write  # noqa: E402
 from bench.servers import HOST, ROOT, TOKEN_SECRET, Server  # noqa: E402
 from service.api.cursors import CursorCodec  # noqa: E402
-from service.blogs import SEARCH_WINDOW  # noqa: E402
+from service.blogs import SEARCH_INDEX_MAX_ROWS, SEARCH_WINDOW  # noqa: E402
 from service.cli.seed import SEED_PASSWORD, WORDS  # noqa: E402
 from service.db.queries import BLOGS_SEARCH  # noqa: E402
 from service.models import MAX_ID  # noqa: E402
@@ -864,6 +864,7 @@ async def explain(url: str, q: str, before: tuple[datetime, int]) -> dict[str, A
                 "window": SEARCH_WINDOW,
                 "reader_id": None,  # anonymous, as the timed requests
                 "reader_version": None,
+                "index_max": SEARCH_INDEX_MAX_ROWS,
             }
         )
         sql = f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON)\n{BLOGS_SEARCH.sql}"

@@ -28,6 +28,10 @@ BlogKey = tuple[int, int]
 # How many of the newest blogs a search walks before it turns to the full-text index
 # (sql/queries/blogs_search.sql): enough for a word in 1% of blogs to fill a page of 21.
 SEARCH_WINDOW = 5_000
+# The most blogs the statistics may say hold the words for the search to fetch every match
+# through the full-text index (about a heap recheck each: tens of milliseconds at most); past
+# it, a page ends at the window and the cursor walks on from there.
+SEARCH_INDEX_MAX_ROWS = 20_000
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,16 @@ def _page(rows: list[Row], limit: int) -> tuple[list[Blog], BlogKey | None]:
     page, last = split_page(rows, limit)
     items = [_blog(row) for row in page]
     return items, None if last is None else (to_micros(last["created_at"]), last["id"])
+
+
+def _search_page(rows: list[Row], limit: int) -> tuple[list[Blog], BlogKey | None]:
+    """Like `_page`, but a search page that ended at its window ends with a `resume` row: the
+    window's last blog, where the next page walks on from (the page may be short, or empty)."""
+    resume = next((row for row in rows if row["resume"]), None)
+    if resume is None:
+        return _page(rows, limit)
+    items = [_blog(row) for row in rows if not row["resume"]]
+    return items, (to_micros(resume["created_at"]), resume["id"])
 
 
 async def create_blog(*, db: Connection, owner: User, data: BlogCreate) -> Blog:
@@ -125,13 +139,19 @@ async def list_blogs(
             raise InvalidValue("tag cannot be combined with author_id or q", field="tag")
         rows = await db.fetch_rows(queries.BLOGS_PAGE_BY_TAG, tag=tag, **keyset)
     elif search is not None:
-        matching = {"config": search.config, "query": search.query, "window": SEARCH_WINDOW}
+        matching = {
+            "config": search.config,
+            "query": search.query,
+            "window": SEARCH_WINDOW,
+            "index_max": SEARCH_INDEX_MAX_ROWS,
+        }
         if author_id is None:
             rows = await db.fetch_rows(queries.BLOGS_SEARCH, **matching, **keyset)
         else:
             rows = await db.fetch_rows(
                 queries.BLOGS_SEARCH_BY_AUTHOR, author_id=author_id, **matching, **keyset
             )
+        return _search_page(rows, limit)
     elif author_id is None:
         rows = await db.fetch_rows(queries.BLOGS_PAGE, **keyset)
     else:

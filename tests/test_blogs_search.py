@@ -12,7 +12,8 @@ import asyncpg
 import pytest
 from httpx import AsyncClient
 
-from service.blogs import SEARCH_WINDOW
+from service import blogs
+from service.blogs import SEARCH_INDEX_MAX_ROWS, SEARCH_WINDOW
 from service.db import queries
 from service.models import MAX_ID
 from tests.utils import SignUp, plan_nodes, rolled_back, seeded_database, walk_pages
@@ -134,6 +135,7 @@ FIRST_PAGE = {
     "window": SEARCH_WINDOW,
     "reader_id": None,
     "reader_version": None,
+    "index_max": SEARCH_INDEX_MAX_ROWS,
 }
 
 
@@ -182,6 +184,7 @@ async def test_a_deep_page_of_a_common_word_is_still_an_index_walk(
         window=SEARCH_WINDOW,
         reader_id=None,
         reader_version=None,
+        index_max=SEARCH_INDEX_MAX_ROWS,
     )
     assert _uses(plan, "ix_blogs_created_at_id"), plan
     assert _scanned_blogs_rows(plan) <= 100, plan
@@ -255,3 +258,41 @@ def test_the_row_count_check_can_fail() -> None:
     filtered = walk | {"Rows Removed by Filter": 49_000}
     assert _scanned_blogs_rows(walk) == 21
     assert _scanned_blogs_rows({"Node Type": "Limit", "Plans": [filtered]}) == 49_021
+
+
+async def test_words_too_common_for_the_index_end_the_page_at_the_window(
+    planted: asyncpg.Connection,
+) -> None:
+    # As a phrase of two common words would: the statistics put more blogs than index_max
+    # behind the words, so the page is what the window held, and a resume row says where the
+    # next page walks on from. The GIN index is never read.
+    values = FIRST_PAGE | {"config": "simple", "query": "zyzzyva", "index_max": 0}
+    plan = await _plan(planted, queries.BLOGS_SEARCH, **values)
+    assert not _ran(plan, "ix_blogs_search_vector"), plan
+    assert _scanned_blogs_rows(plan) <= SEARCH_WINDOW + 100, plan
+    rows = await planted.fetch(queries.BLOGS_SEARCH.sql, *queries.BLOGS_SEARCH.args(values))
+    window_end = await planted.fetchrow(
+        "SELECT id, created_at FROM blogs ORDER BY created_at DESC, id DESC OFFSET $1 LIMIT 1",
+        SEARCH_WINDOW - 1,
+    )
+    assert [(row["resume"], row["title"]) for row in rows] == [
+        (False, "title 7 zyzzyva"),
+        (True, None),
+    ]
+    assert (rows[-1]["id"], rows[-1]["created_at"]) == (window_end["id"], window_end["created_at"])
+
+
+async def test_pages_that_end_at_the_window_still_walk_every_match_once(
+    client: AsyncClient, sign_up: SignUp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(blogs, "SEARCH_WINDOW", 4)
+    monkeypatch.setattr(blogs, "SEARCH_INDEX_MAX_ROWS", -1)  # never through the index
+    author = await sign_up()
+    for n in range(25):
+        word = "needle" if n % 3 == 0 else "hay"
+        await client.post(
+            "/blogs", json={"title": f"{word} {n}", "body": "text"}, headers=author.headers
+        )
+    items, pages = await walk_pages(client, "/blogs", q="needle", limit="2")
+    assert [item["title"] for item in items] == [f"needle {n}" for n in range(24, -1, -3)]
+    assert pages >= 7  # four blogs a page at most: 25 blogs take seven windows

@@ -39,7 +39,8 @@ SearchQuery = Annotated[
         description=(
             "Full-text search over title and body, as in a web search engine: words (all must "
             'match, in any form the text search configuration folds them to), "quoted phrases", '
-            "`or` between alternatives, `-word` to exclude."
+            "`or` between alternatives, `-word` to exclude. A search of very common words may "
+            "answer a short page with a `next_cursor`: only a null `next_cursor` ends it."
         ),
     ),
 ]

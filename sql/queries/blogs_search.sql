@@ -8,21 +8,25 @@
 -- 1. `walked` walks ix_blogs_created_at_id newest first through at most `window` blogs and
 --    keeps the first `limit` matches. A common word fills the page within a few dozen rows.
 -- 2. Only if it fell short (the words are rare among recent blogs) and older blogs are left
---    (the walk reached the window's end) are all matches fetched through the GIN index
---    ix_blogs_search_vector and the newest `limit` of them sorted out; OFFSET 0 keeps the
---    planner from turning that back into an index walk, and the keyset is applied after it, so
---    no bitmap of the whole created_at index is ANDed in. Rare words have few matches, so that
---    is cheap too.
+--    (the walk reached the window's end): if the statistics say at most `index_max` blogs hold
+--    the words (blogs_search_estimate, sql/migrations/0015), all matches are fetched through
+--    the GIN index ix_blogs_search_vector and the newest `limit` of them sorted out; OFFSET 0
+--    keeps the planner from turning that back into an index walk, and the keyset is applied
+--    after it, so no bitmap of the whole created_at index is ANDed in. Otherwise (a phrase of
+--    common words that are rarely next to each other: few matches, but a recheck for every
+--    blog holding the words) the page is what the window held, and a last row with `resume`
+--    set carries the window's last blog, where the next page walks on from.
 -- Planned per call (plan: custom), so step 2 is planned for the words actually searched.
--- params: config, query, before_created_at, before_id, limit, window, reader_id, reader_version
+-- params: config, query, before_created_at, before_id, limit, window, reader_id, reader_version, index_max
 -- read-only: yes
 -- plan: custom
 WITH reader AS (
     SELECT id FROM users WHERE id = $7 AND token_version = $8
 ), walked AS MATERIALIZED (
-    SELECT newest.id, newest.matches, newest.step = $6 AS last
+    SELECT newest.id, newest.created_at, newest.matches, newest.step = $6 AS last
     FROM (
         SELECT id,
+               created_at,
                search_vector @@ websearch_to_tsquery($1::regconfig, $2::text) AS matches,
                row_number() OVER (ORDER BY created_at DESC, id DESC) AS step
         FROM blogs
@@ -36,16 +40,22 @@ WITH reader AS (
 ), further AS (
     SELECT count(*) FILTER (WHERE matches) < $5 AND coalesce(bool_or(last), false) AS needed
     FROM walked
+), route AS (
+    -- Through the GIN index only when the statistics say few blogs hold the words (the
+    -- estimate is asked only when needed); otherwise the page ends at the window, with a
+    -- cursor to walk on from there.
+    SELECT needed, needed AND blogs_search_estimate($1::regconfig, $2::text) <= $9 AS by_index
+    FROM further
 ), found AS (
     SELECT id FROM walked
-    WHERE matches AND NOT (SELECT needed FROM further)
+    WHERE matches AND NOT (SELECT by_index FROM route)
     UNION ALL
     (
         SELECT matching.id
         FROM (
             SELECT id, created_at
             FROM blogs
-            WHERE (SELECT needed FROM further)
+            WHERE (SELECT by_index FROM route)
               AND search_vector @@ websearch_to_tsquery($1::regconfig, $2::text)
             OFFSET 0
         ) AS matching
@@ -54,6 +64,7 @@ WITH reader AS (
         LIMIT $5
     )
 )
+(
 SELECT c.id,
        c.slug,
        c.title,
@@ -74,8 +85,17 @@ SELECT c.id,
        EXISTS (
            SELECT FROM follows AS fo
            WHERE fo.follower_id = (SELECT id FROM reader) AND fo.followed_id = c.owner_id
-       ) AS owner_following
+       ) AS owner_following,
+       false AS resume
 FROM found
 JOIN blog_cards AS c ON c.id = found.id
 ORDER BY c.created_at DESC, c.id DESC
 LIMIT $5
+)
+UNION ALL
+-- Where to walk on from when the page ended at the window (see `route`): the window's last
+-- blog, in the id and created_at columns of a row that is no blog.
+SELECT w.id, NULL, NULL, NULL, NULL, NULL, w.created_at, NULL, NULL, NULL, NULL, NULL, NULL,
+       NULL, NULL, NULL, true
+FROM walked AS w
+WHERE w.last AND (SELECT needed AND NOT by_index FROM route)

@@ -1,16 +1,18 @@
 -- One author's page of blogs matching a search query, newest first: blogs_search.sql's two
 -- steps, walking the author's own index (ix_blogs_user_id_created_at_id) in step 1. An author
 -- with fewer blogs than the window is walked to the end in step 1, so step 2 never runs: the
--- cost is a walk of the author's blogs, whatever the words and the statistics.
--- params: author_id, config, query, before_created_at, before_id, limit, window, reader_id, reader_version
+-- cost is a walk of the author's blogs, whatever the words and the statistics. For a more
+-- prolific author, step 2 and its `resume` row are as in blogs_search.sql.
+-- params: author_id, config, query, before_created_at, before_id, limit, window, reader_id, reader_version, index_max
 -- read-only: yes
 -- plan: custom
 WITH reader AS (
     SELECT id FROM users WHERE id = $8 AND token_version = $9
 ), walked AS MATERIALIZED (
-    SELECT newest.id, newest.matches, newest.step = $7 AS last
+    SELECT newest.id, newest.created_at, newest.matches, newest.step = $7 AS last
     FROM (
         SELECT id,
+               created_at,
                search_vector @@ websearch_to_tsquery($2::regconfig, $3::text) AS matches,
                row_number() OVER (ORDER BY user_id, created_at DESC, id DESC) AS step
         FROM blogs
@@ -27,16 +29,22 @@ WITH reader AS (
 ), further AS (
     SELECT count(*) FILTER (WHERE matches) < $6 AND coalesce(bool_or(last), false) AS needed
     FROM walked
+), route AS (
+    -- Through the GIN index only when the statistics say few blogs hold the words (the
+    -- estimate is asked only when needed); otherwise the page ends at the window, with a
+    -- cursor to walk on from there.
+    SELECT needed, needed AND blogs_search_estimate($2::regconfig, $3::text) <= $10 AS by_index
+    FROM further
 ), found AS (
     SELECT id FROM walked
-    WHERE matches AND NOT (SELECT needed FROM further)
+    WHERE matches AND NOT (SELECT by_index FROM route)
     UNION ALL
     (
         SELECT matching.id
         FROM (
             SELECT id, created_at
             FROM blogs
-            WHERE (SELECT needed FROM further)
+            WHERE (SELECT by_index FROM route)
               AND user_id = $1
               AND search_vector @@ websearch_to_tsquery($2::regconfig, $3::text)
             OFFSET 0
@@ -46,6 +54,7 @@ WITH reader AS (
         LIMIT $6
     )
 )
+(
 SELECT c.id,
        c.slug,
        c.title,
@@ -66,8 +75,17 @@ SELECT c.id,
        EXISTS (
            SELECT FROM follows AS fo
            WHERE fo.follower_id = (SELECT id FROM reader) AND fo.followed_id = c.owner_id
-       ) AS owner_following
+       ) AS owner_following,
+       false AS resume
 FROM found
 JOIN blog_cards AS c ON c.id = found.id
 ORDER BY c.created_at DESC, c.id DESC
 LIMIT $6
+)
+UNION ALL
+-- Where to walk on from when the page ended at the window (see `route`): the window's last
+-- blog, in the id and created_at columns of a row that is no blog.
+SELECT w.id, NULL, NULL, NULL, NULL, NULL, w.created_at, NULL, NULL, NULL, NULL, NULL, NULL,
+       NULL, NULL, NULL, true
+FROM walked AS w
+WHERE w.last AND (SELECT needed AND NOT by_index FROM route)

@@ -17,7 +17,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from service.blogs import SEARCH_WINDOW
+from service.blogs import SEARCH_INDEX_MAX_ROWS, SEARCH_WINDOW
 from service.db import queries
 from service.db.queries import Query, load_all, parse
 from service.models import MAX_ID
@@ -87,6 +87,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "before_id": MAX_ID,
         "limit": 21,
         "window": SEARCH_WINDOW,
+        "index_max": SEARCH_INDEX_MAX_ROWS,
         **READER,
     },
     "blogs_search_by_author": {
@@ -97,6 +98,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "before_id": MAX_ID,
         "limit": 21,
         "window": SEARCH_WINDOW,
+        "index_max": SEARCH_INDEX_MAX_ROWS,
         **READER,
     },
     "users_page": {"after_id": 0, "limit": 21, **READER},
