@@ -1,10 +1,7 @@
 """Data functions for comments on blogs."""
 
-import sqlalchemy as sa
-
 from service.db import queries
 from service.db.database import Connection, Row
-from service.db.tables import blogs
 from service.errors import AuthenticationFailed, Forbidden, NotFound
 from service.models import Comment, CommentCreate, User
 from service.pages import split_page
@@ -28,11 +25,6 @@ def _comment(row: Row) -> Comment:
     )
 
 
-async def _blog_exists(db: Connection, blog_id: int) -> bool:
-    row = await db.fetch_one(sa.select(sa.exists().where(blogs.c.id == blog_id).label("found")))
-    return bool(row and row["found"])
-
-
 async def create_comment(
     *, db: Connection, blog_id: int, author: User, data: CommentCreate
 ) -> Comment:
@@ -50,25 +42,27 @@ async def create_comment(
 async def list_comments(
     *,
     db: Connection,
-    blog_id: int,
+    blog_id: int | None = None,
+    slug: str | None = None,
     reader: TokenClaims | None,
     limit: int,
     after: CommentKey | None = None,
 ) -> tuple[list[Comment], CommentKey | None]:
-    """A page of a blog's comments, oldest first, and the key to continue after, or None on the
-    last page. NotFound for an unknown blog."""
+    """A page of the comments of the blog with this id or (without one) this slug, oldest
+    first, and the key to continue after, or None on the last page. NotFound for an unknown
+    blog. One statement, empty page or not."""
     rows = await db.fetch_rows(
         queries.COMMENTS_PAGE,
         blog_id=blog_id,
+        slug=slug,
         after_id=after or 0,
         limit=limit + 1,
         **reader_params(reader),
     )
-    page, last = split_page(rows, limit)
-    # An empty page is rare (no comments, or past the last one): only then ask whether the
-    # blog exists.
-    if not page and not await _blog_exists(db, blog_id):
+    if not rows:
         raise NotFound(_BLOG_NOT_FOUND)
+    found = sorted((row for row in rows if row["id"] is not None), key=lambda row: row["id"])
+    page, last = split_page(found, limit)
     return [_comment(row) for row in page], None if last is None else last["id"]
 
 

@@ -117,7 +117,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     },
     "blog_delete": {"id": 1234, "user_id": 7},
     "comment_create": {"blog_id": 1234, "user_id": 7, "body": "Nice post"},
-    "comments_page": {"blog_id": 1234, "after_id": 0, "limit": 21, **READER},
+    "comments_page": {"blog_id": 1234, "slug": None, "after_id": 0, "limit": 21, **READER},
     "comment_delete": {"blog_id": 1234, "id": 5678, "user_id": 7},
     "rate_limit_hit": {"keys": ["login-pair:ab", "login-account:cd"], "window_seconds": [60, 60]},
     "rate_limit_forgive": {"keys": ["login-account:cd"], "cleared": ["login-pair:ab"]},
@@ -197,11 +197,16 @@ VARIANTS: list[tuple[str, dict[str, Any]]] = [
         "comments_page",
         {
             "blog_id": 1234,
+            "slug": None,
             "after_id": 5000,
             "limit": 101,
             "reader_id": None,
             "reader_version": None,
         },
+    ),
+    (
+        "comments_page",
+        {"blog_id": None, "slug": "title-1234-1234", "after_id": 0, "limit": 21, **READER},
     ),
 ]
 
@@ -351,8 +356,8 @@ async def test_every_query_runs_with_sample_parameters(raw: asyncpg.Connection, 
 
 
 # The large tables here (follows and comments have plan tests of their own at scale; a blog's
-# tags are sorted per blog, at most MAX_TAGS of them).
-GROWING = {"blogs", "favorites"}
+# own tags, at most MAX_TAGS, may be sorted).
+GROWING = {"blogs", "blog_tags", "favorites"}
 
 
 def _problems(plan: dict[str, Any]) -> list[str]:
@@ -360,7 +365,7 @@ def _problems(plan: dict[str, Any]) -> list[str]:
 
 
 @pytest.mark.parametrize("plan_cache_mode", ["force_custom_plan", "force_generic_plan"])
-async def test_no_query_scans_or_sorts_blogs_or_favorites(
+async def test_no_query_scans_or_sorts_blogs_their_tags_or_favorites(
     seeded: asyncpg.Connection, plan_cache_mode: str
 ) -> None:
     await seeded.execute(f"SET LOCAL plan_cache_mode = {plan_cache_mode}")
@@ -396,6 +401,12 @@ def test_the_plan_check_can_fail() -> None:
     assert _problems(
         {"Node Type": "Sort", "Plans": [{"Node Type": "Nested Loop", "Plans": [walk]}]}
     ) == ["sort over blogs"]
+    # A tag's links, sorted: grows with the tag; one blog's tags, sorted: at most MAX_TAGS.
+    links = {"Node Type": "Index Only Scan", "Relation Name": "blog_tags"}
+    tag_links = links | {"Index Cond": "((tag_id = t.id) AND (ROW(blog_created_at, blog_id) < $2))"}
+    blog_links = links | {"Index Cond": "(blog_id = b.id)"}
+    assert _problems({"Node Type": "Sort", "Plans": [tag_links]}) == ["sort over blog_tags"]
+    assert _problems({"Node Type": "Sort", "Plans": [blog_links]}) == []
 
 
 def test_only_reads_are_read_only() -> None:

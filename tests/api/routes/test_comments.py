@@ -541,15 +541,19 @@ async def test_a_page_of_20_comments_costs_one_statement(
         assert len(sent) == 1, sent
 
 
-async def test_the_statement_counter_sees_every_statement(
+async def test_an_empty_page_and_an_unknown_blog_cost_one_statement_each(
     client: AsyncClient, sign_up: SignUp, raw: asyncpg.Connection
 ) -> None:
-    # Core statements (`databases`) count too: the empty page's existence check is a second.
     account = await sign_up()
-    async with _statements(raw) as sent:
-        response = await client.get("/blogs/999999999/comments", headers=account.headers)
-    assert response.status_code == 404
-    assert len(sent) == 2, sent
+    quiet = await _blog(raw, account.id)
+    for path, status in ((f"/blogs/{quiet}/comments", 200), ("/blogs/999999999/comments", 404)):
+        async with _statements(raw) as sent:
+            response = await client.get(path, headers=account.headers)
+        assert response.status_code == status
+        assert response.json() == (
+            {"items": [], "next_cursor": None} if status == 200 else {"detail": "blog not found"}
+        )
+        assert len(sent) == 1, sent
 
 
 # --- races, with real commits --------------------------------------------------------------------
@@ -667,7 +671,7 @@ async def test_a_page_walks_the_blog_s_comments_on_their_index(
             assert await _comment_scans(conn, PLAIN_PAGE, page, plan_cache_mode) == [
                 ("Index Scan", "pk_comments")
             ]
-        anonymous = {"reader_id": None, "reader_version": None}
+        anonymous = {"slug": None, "reader_id": None, "reader_version": None}
         for params in (
             page,
             {"blog_id": 1, "after_id": 24_000, "limit": 101},

@@ -34,10 +34,7 @@ MAX_COMMENTS = MAX_PAGE_SIZE
     ),
 )
 async def list_comments(db: DbDep, reader: Reader, slug: Slug) -> MultipleCommentsResponse:
-    found = await blogs.get_blog_by_slug(db=db, slug=slug)
-    items, _ = await comments.list_comments(
-        db=db, blog_id=found.id, reader=reader, limit=MAX_COMMENTS
-    )
+    items, _ = await comments.list_comments(db=db, slug=slug, reader=reader, limit=MAX_COMMENTS)
     return MultipleCommentsResponse(comments=[comment(item) for item in items])
 
 
