@@ -21,10 +21,13 @@ def require_wrk() -> None:
 
 @dataclass(frozen=True)
 class Target:
-    """A path, with {id} replaced per request by a random integer from 1 to max_id."""
+    """A path, with {id} replaced per request by a random integer from 1 to max_id and {slug}
+    by a random line of the file `slugs`; sent with one of `authorization` at random."""
 
     path: str
     max_id: int = 1
+    slugs: str = ""
+    authorization: tuple[str, ...] = ()
     # For bench/wrk_writes.lua: its mode (post, patch, me) and what it needs (see that file).
     write: str = ""
     env: tuple[tuple[str, str], ...] = ()
@@ -57,6 +60,10 @@ def wrk(
         **os.environ,
         "BENCH_TARGETS": ";".join(f"{t.path}|{t.max_id}" for t in targets),
     }
+    if targets[0].slugs:
+        env["BENCH_SLUGS"] = targets[0].slugs
+    if targets[0].authorization:
+        env["BENCH_AUTHORIZATION"] = ";".join(targets[0].authorization)
     script = LUA
     if targets[0].write:
         [target] = targets

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import data, plot, pyspy, writes
+from bench import data, platform_reads, plot, pyspy, writes
 from bench.load import Run, Target, get, require_wrk, wrk
 from bench.servers import TOKEN_SECRET, VARIANTS, Server, parse
 
@@ -327,6 +327,13 @@ def rss_check(args: argparse.Namespace, url: str, samples: data.Samples) -> dict
     return {"points": points, "requests_after_warmup": done, "growth_mib": growth}
 
 
+def _platform_endpoints(names: str) -> list[str]:
+    chosen = names.split(",")
+    if unknown := set(chosen) - set(platform_reads.NAMES):
+        raise argparse.ArgumentTypeError(f"{sorted(unknown)}: not in {platform_reads.NAMES}")
+    return chosen
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python bench/run.py", description=__doc__)
     p.add_argument("--rounds", type=int, default=3)
@@ -345,6 +352,13 @@ def parser() -> argparse.ArgumentParser:
     )
     mode.add_argument("--rss", action="store_true", help="only the RSS check of ours")
     mode.add_argument("--profile", choices=READS, help="only profile ours under load")
+    mode.add_argument(
+        "--platform",
+        nargs="?",
+        const=",".join(platform_reads.NAMES),
+        type=_platform_endpoints,
+        help="only ours on the platform's reads (all of them, or those named: P1,R4)",
+    )
     p.add_argument("--rss-requests", type=int, default=100_000)
     p.add_argument("--profile-seconds", type=int, default=20)
     return p
@@ -388,6 +402,9 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             server.stop()
         name = f"profile-{args.profile}"
+    elif args.platform:
+        result |= platform_reads.run(args, url, RESULTS)
+        name = "platform"
     else:
         result |= full(args, url, samples)
         name = "reads"

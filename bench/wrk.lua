@@ -1,6 +1,9 @@
 -- Requests for `wrk -s bench/wrk.lua`, set by environment variables:
 --   BENCH_TARGETS     "path|max;path|max": each request picks a target at random and replaces
 --                     {id} in its path with a random integer from 1 to max
+--   BENCH_SLUGS       a file of slugs, one a line: {slug} in a path is one of them at random
+--   BENCH_AUTHORIZATION  "value;value;...": each request sends one of these at random as its
+--                     Authorization header (none when unset)
 -- When done it prints one line, "BENCH {json}", with the counts and latencies in microseconds.
 
 local targets = {}
@@ -8,11 +11,37 @@ for path, max in string.gmatch(os.getenv("BENCH_TARGETS") or "/|1", "([^|;]+)|(%
   targets[#targets + 1] = { path = path, max = tonumber(max), fixed = not path:find("{id}", 1, true) }
 end
 
+local slugs = {}
+local authorization = {}
+for value in string.gmatch(os.getenv("BENCH_AUTHORIZATION") or "", "[^;]+") do
+  authorization[#authorization + 1] = { ["Authorization"] = value }
+end
+for _, target in ipairs(targets) do
+  target.fixed = target.fixed and not target.path:find("{slug}", 1, true)
+end
+
+local function headers()
+  if #authorization == 0 then
+    return nil
+  end
+  return authorization[math.random(#authorization)]
+end
+
 function init(args)
   math.randomseed(os.time() + math.floor(os.clock() * 1e6))
+  local file = os.getenv("BENCH_SLUGS")
+  if file then
+    for line in io.lines(file) do
+      slugs[#slugs + 1] = line
+    end
+  end
   for _, target in ipairs(targets) do
     if target.fixed then
-      target.request = wrk.format(nil, target.path)
+      -- One request per Authorization value, made once.
+      target.requests = {}
+      for i = 1, math.max(#authorization, 1) do
+        target.requests[i] = wrk.format(nil, target.path, authorization[i])
+      end
     end
   end
 end
@@ -20,10 +49,13 @@ end
 function request()
   local target = targets[math.random(#targets)]
   if target.fixed then
-    return target.request
+    return target.requests[math.random(#target.requests)]
   end
   local path = target.path:gsub("{id}", tostring(math.random(target.max)), 1)
-  return wrk.format(nil, path)
+  if #slugs > 0 then
+    path = path:gsub("{slug}", slugs[math.random(#slugs)], 1)
+  end
+  return wrk.format(nil, path, headers())
 end
 
 function done(summary, latency, requests)
