@@ -7,24 +7,16 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader
 
-from service.api.dependencies import DbDep, TokensDep
+from service.api.dependencies import DbDep, token_claims
 from service.errors import AuthenticationFailed
 from service.limits import WriteLimits
 from service.models import User
-from service.observability import context
 from service.tokens import TokenClaims
 from service.users import get_token_user
 
 _MISSING = "a token is required: send `Authorization: Token <token>`"
 _MALFORMED = "the Authorization header must be `Token <token>`"
 _SCHEMES = frozenset({"token", "bearer"})
-
-authorization_header = APIKeyHeader(
-    name="Authorization",
-    scheme_name="Token",
-    description="`Token <jwt>`, the token from POST /api/users or POST /api/users/login.",
-    auto_error=False,
-)
 
 
 def _token(header: str | None) -> str | None:
@@ -37,45 +29,46 @@ def _token(header: str | None) -> str | None:
     return token
 
 
-async def get_raw_token(
-    header: Annotated[str | None, Depends(authorization_header)],
-) -> str | None:
-    return _token(header)
+class TokenHeader(APIKeyHeader):
+    """The token from the Authorization header: None without one, unless `required`."""
+
+    def __init__(self, *, required: bool) -> None:
+        super().__init__(
+            name="Authorization",
+            scheme_name="Token",
+            description="`Token <jwt>`, the token from POST /api/users or POST /api/users/login.",
+            auto_error=False,
+        )
+        self.required = required
+
+    async def token(self, request: Request) -> str | None:
+        token = _token(await super().__call__(request))
+        if token is None and self.required:
+            raise AuthenticationFailed(_MISSING)
+        return token
+
+    # Overridden to answer the token without its scheme.
+    async def __call__(self, request: Request) -> str | None:  # type: ignore[override]
+        return await self.token(request)
 
 
-RawToken = Annotated[str | None, Depends(get_raw_token)]
+class TokenHeaderClaims(TokenHeader):
+    """The token's claims, decoded by the security scheme itself: one dependency, as the native
+    `BearerClaims`."""
+
+    async def __call__(self, request: Request) -> TokenClaims | None:  # type: ignore[override]
+        token = await self.token(request)
+        return None if token is None else token_claims(request, token)
 
 
-async def get_reader(tokens: TokensDep, token: RawToken) -> TokenClaims | None:
-    """The reader's claims from the token alone (no query), None when anonymous; a bad or
-    expired token is a 401."""
-    if token is None:
-        return None
-    claims = tokens.decode(token)
-    context.user_id.set(claims.user_id)
-    return claims
+Reader = Annotated[TokenClaims | None, Depends(TokenHeaderClaims(required=False))]
+"""The reader's claims from the token alone (no query), None when anonymous; a bad or expired
+token is a 401."""
 
+SignedInReader = Annotated[TokenClaims, Depends(TokenHeaderClaims(required=True))]
+"""Like `Reader`, but 401 without a token; the statement that uses it checks its version."""
 
-Reader = Annotated[TokenClaims | None, Depends(get_reader)]
-
-
-async def get_signed_in_reader(reader: Reader) -> TokenClaims:
-    """Like `Reader`, but 401 without a token; the statement that uses it checks its version."""
-    if reader is None:
-        raise AuthenticationFailed(_MISSING)
-    return reader
-
-
-SignedInReader = Annotated[TokenClaims, Depends(get_signed_in_reader)]
-
-
-async def get_signed_in_token(token: RawToken) -> str:
-    if token is None:
-        raise AuthenticationFailed(_MISSING)
-    return token
-
-
-SignedInToken = Annotated[str, Depends(get_signed_in_token)]
+SignedInToken = Annotated[str, Depends(TokenHeader(required=True))]
 
 
 async def get_current_user(db: DbDep, reader: SignedInReader) -> User:
