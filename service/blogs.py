@@ -1,7 +1,11 @@
 """Data functions for blogs."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import TypeAdapter
 
 from service.db import queries
 from service.db.database import Connection, Row
@@ -16,7 +20,7 @@ from service.errors import (
 )
 from service.models import MAX_ID, Blog, BlogCreate, BlogUpdate, TagCount, User
 from service.pages import split_page
-from service.profiles import profile, reader_current, reader_params
+from service.profiles import OWNER, profile_fields, reader_current, reader_params
 from service.timestamps import from_micros, to_micros
 from service.tokens import TokenClaims
 from service.users import user_exists
@@ -55,26 +59,38 @@ def _before(after: BlogKey | None) -> tuple[datetime, int]:
         raise InvalidCursor("the cursor is not valid") from None
 
 
+def _blog_fields(row: Row) -> dict[str, Any]:
+    """A blog's fields from a row of the named blog queries, which alias the owner's columns."""
+    return {
+        "id": row["id"],
+        "slug": row["slug"],
+        "title": row["title"],
+        "description": row["description"],
+        "body": row["body"],
+        "tags": row["tags"],
+        "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
+        "favorites_count": row["favorites_count"],
+        "favorited": row["favorited"],
+        "owner": profile_fields(row, OWNER),
+    }
+
+
 def _blog(row: Row) -> Blog:
-    """A blog from a row of the named blog queries, which alias the owner's columns."""
-    return Blog(
-        id=row["id"],
-        slug=row["slug"],
-        title=row["title"],
-        description=row["description"],
-        body=row["body"],
-        tags=row["tags"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        favorites_count=row["favorites_count"],
-        favorited=row["favorited"],
-        owner=profile(row, "owner_"),
-    )
+    return Blog.model_validate(_blog_fields(row))
+
+
+# A page of blogs validated in one call: half the time of a model per row (E2's 20 blogs).
+_BLOG_LIST = TypeAdapter(list[Blog])
+
+
+def _blogs(rows: Iterable[Row]) -> list[Blog]:
+    return _BLOG_LIST.validate_python([_blog_fields(row) for row in rows])
 
 
 def _page(rows: list[Row], limit: int) -> tuple[list[Blog], BlogKey | None]:
     page, last = split_page(rows, limit)
-    items = [_blog(row) for row in page]
+    items = _blogs(page)
     return items, None if last is None else (to_micros(last["created_at"]), last["id"])
 
 
@@ -84,7 +100,7 @@ def _search_page(rows: list[Row], limit: int) -> tuple[list[Blog], BlogKey | Non
     resume = next((row for row in rows if row["resume"]), None)
     if resume is None:
         return _page(rows, limit)
-    items = [_blog(row) for row in rows if not row["resume"]]
+    items = _blogs(row for row in rows if not row["resume"])
     return items, (to_micros(resume["created_at"]), resume["id"])
 
 
@@ -283,7 +299,7 @@ class OffsetPage:
 def _offset_page(rows: list[Row], cap: int) -> OffsetPage:
     matched = rows[0]["matched"] if rows else 0
     page = sorted((row for row in rows if row["id"] is not None), key=lambda row: row["n"])
-    items = [_blog(row) for row in page]
+    items = _blogs(page)
     return OffsetPage(items=items, count=min(matched, cap))
 
 

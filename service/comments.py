@@ -1,11 +1,15 @@
 """Data functions for comments on blogs."""
 
+from typing import Any
+
+from pydantic import TypeAdapter
+
 from service.db import queries
 from service.db.database import Connection, Row
 from service.errors import AuthenticationFailed, Forbidden, NotFound
 from service.models import Comment, CommentCreate, User
 from service.pages import split_page
-from service.profiles import profile, reader_params
+from service.profiles import AUTHOR, profile_fields, reader_params
 from service.tokens import TokenClaims
 
 CommentKey = int
@@ -14,15 +18,23 @@ CommentKey = int
 _BLOG_NOT_FOUND = "blog not found"
 
 
+def _comment_fields(row: Row) -> dict[str, Any]:
+    """A comment's fields from a row of the named comment queries, which alias the author's."""
+    return {
+        "id": row["id"],
+        "body": row["body"],
+        "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
+        "author": profile_fields(row, AUTHOR),
+    }
+
+
 def _comment(row: Row) -> Comment:
-    """A comment from a row of the named comment queries, which alias the author's columns."""
-    return Comment(
-        id=row["id"],
-        body=row["body"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        author=profile(row, "author_"),
-    )
+    return Comment.model_validate(_comment_fields(row))
+
+
+# A page validated in one call, as blogs' pages are.
+_COMMENT_LIST = TypeAdapter(list[Comment])
 
 
 async def create_comment(
@@ -63,7 +75,8 @@ async def list_comments(
         raise NotFound(_BLOG_NOT_FOUND)
     found = sorted((row for row in rows if row["id"] is not None), key=lambda row: row["id"])
     page, last = split_page(found, limit)
-    return [_comment(row) for row in page], None if last is None else last["id"]
+    items = _COMMENT_LIST.validate_python([_comment_fields(row) for row in page])
+    return items, None if last is None else last["id"]
 
 
 async def delete_comment(*, db: Connection, blog_id: int, comment_id: int, user_id: int) -> None:

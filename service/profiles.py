@@ -35,13 +35,22 @@ def reader_params(reader: TokenClaims | None) -> dict[str, Any]:
     return {"reader_id": reader.user_id, "reader_version": reader.version}
 
 
-def profile(row: Row, prefix: str) -> Profile:
-    """The profile in a row's `<prefix>id`, `<prefix>name`, ... `<prefix>following` columns."""
-    return Profile(
-        id=row[f"{prefix}id"],
-        name=row[f"{prefix}name"],
-        username=row[f"{prefix}username"],
-        bio=row[f"{prefix}bio"],
-        image=row[f"{prefix}image"],
-        following=row[f"{prefix}following"],
-    )
+class ProfileColumns:
+    """Where a row carries a profile: its `<prefix>id`, `<prefix>name`, ... `<prefix>following`
+    columns (the names made once, not per row)."""
+
+    def __init__(self, prefix: str) -> None:
+        self.columns = tuple((field, f"{prefix}{field}") for field in Profile.model_fields)
+
+
+OWNER = ProfileColumns("owner_")
+AUTHOR = ProfileColumns("author_")
+USER = ProfileColumns("")
+
+
+def profile_fields(row: Row, where: ProfileColumns) -> dict[str, Any]:
+    return {field: row[column] for field, column in where.columns}
+
+
+def profile(row: Row, where: ProfileColumns) -> Profile:
+    return Profile.model_validate(profile_fields(row, where))

@@ -15,7 +15,7 @@ from service.errors import AuthenticationFailed, Conflict, Forbidden, NotFound
 from service.models import Profile, User, UserCreate, UserPublic, UserUpdate
 from service.pages import split_page
 from service.passwords import PasswordHasher
-from service.profiles import profile, reader_params
+from service.profiles import USER, profile, reader_params
 from service.tokens import TokenClaims
 
 _USER_COLUMNS = (
@@ -156,7 +156,7 @@ async def get_profile_by_username(
     )
     if row is None:
         raise NotFound("user not found")
-    return profile(row, "")
+    return profile(row, USER)
 
 
 async def user_exists(*, db: Connection, user_id: int) -> bool:
