@@ -28,6 +28,7 @@ WITH reader AS (
               SELECT FROM favorites AS fa
               WHERE fa.blog_id = b.id
                 AND fa.user_id = (SELECT u.id FROM users AS u WHERE lower(u.username) = lower($3))
+              OFFSET 0  -- a probe per blog, never a hash of all the user's favorites
           ))
         ORDER BY b.created_at DESC, b.id DESC
         LIMIT $4
@@ -46,6 +47,7 @@ SELECT total.matched,
        c.favorites_count,
        EXISTS (
            SELECT FROM favorites AS f WHERE f.user_id = (SELECT id FROM reader) AND f.blog_id = c.id
+           OFFSET 0  -- a probe per blog, never a hash of all the reader's favorites
        ) AS favorited,
        c.owner_id,
        c.owner_name,

@@ -385,6 +385,43 @@ async def test_no_query_scans_or_sorts_blogs_their_tags_or_favorites(
     assert found == {}
 
 
+def _favorites_read_whole(plan: dict[str, Any], in_subplan: bool = False) -> list[str]:
+    """Favorites read in a per-row subplan by the reader alone, not by (reader, blog): the
+    planner's hashed alternative of an `EXISTS`, which reads every favorite of the reader once
+    per statement, so a reader with 100,000 favorites makes every page of theirs read 100,000
+    rows."""
+    in_subplan = in_subplan or plan.get("Parent Relationship") == "SubPlan"
+    found = []
+    if in_subplan and plan.get("Relation Name") == "favorites":
+        if "blog_id" not in plan.get("Index Cond", ""):
+            found.append(f"{plan['Node Type']} of all the reader's favorites")
+    for child in plan.get("Plans", []):
+        found += _favorites_read_whole(child, in_subplan)
+    return found
+
+
+@pytest.mark.parametrize("plan_cache_mode", ["force_custom_plan", "force_generic_plan"])
+async def test_the_reader_s_favorites_are_probed_per_blog_never_read_whole(
+    seeded: asyncpg.Connection, plan_cache_mode: str
+) -> None:
+    # A reader with many favorites: what PostgreSQL's statistics do not show when it plans.
+    await seeded.execute(
+        "INSERT INTO favorites (user_id, blog_id, blog_created_at) "
+        "SELECT 9, id, created_at FROM blogs WHERE id % 5 = 1 ON CONFLICT DO NOTHING"
+    )
+    await seeded.execute(f"SET LOCAL plan_cache_mode = {plan_cache_mode}")
+    found = {}
+    for number, (name, params) in enumerate(VARIANTS):
+        query = load_all()[name]
+        if "reader_id" not in query.params:
+            continue
+        values = params | {"reader_id": 9, "reader_version": 0}
+        plan = await prepared_plan(seeded, query.sql, query.args(values), name=f"fav_{number}")
+        if problems := _favorites_read_whole(plan):
+            found[f"{name} {params}"] = problems
+    assert found == {}
+
+
 def test_the_plan_check_can_fail() -> None:
     scan = {"Node Type": "Seq Scan", "Relation Name": "blogs"}
     assert _problems(scan) == ["sequential scan of blogs"]
