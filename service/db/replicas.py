@@ -7,11 +7,12 @@ REPLICA_CHECK_SECONDS how far it is behind the primary: one that is unreachable,
 REPLICA_MAX_LAG seconds behind, gets no reads until it is back within the limit.
 
 Lag, an upper bound, never an underestimate: zero when the replica has replayed all the WAL the
-primary has written; otherwise, if it has replayed all the primary had written at the previous
-check, at most the time since that check; otherwise the time since the last transaction it
-replayed was committed. The last alone would count a quiet spell on the primary too (a
-background WAL record after a quiet minute would make an idle replica look a minute behind); the
-second keeps such a replica within one check interval.
+primary has written; otherwise the smaller of two bounds: the time since the latest recent check
+whose primary WAL position the replica has replayed (the primary was no further then), and the
+time since the last transaction it replayed was committed. The last alone would count a quiet
+spell on the primary too (a background WAL record after a quiet minute would make an idle
+replica look a minute behind); the checks keep such a replica within a check interval or two,
+even when it is a few milliseconds behind the latest check as well.
 """
 
 import asyncio
@@ -19,6 +20,7 @@ import contextlib
 import itertools
 import logging
 import time
+from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -41,18 +43,42 @@ _CANNOT_SERVE: tuple[type[BaseException], ...] = (
 
 _REPLICA_STATE = """
 SELECT pg_is_in_recovery() AS in_recovery,
-       pg_last_wal_replay_lsn() AS replayed,
+       pg_last_wal_replay_lsn()::text AS replayed,
        extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp())::float8 AS since
 """
 
 
-# On the primary: its WAL position now, whether the replica's replay ($1) is behind it, and
-# whether the replica has replayed what the primary had written at the previous check ($2).
-_PRIMARY_STATE = """
-SELECT pg_current_wal_lsn()::text AS lsn,
-       pg_current_wal_lsn() > $1::pg_lsn AS behind,
-       coalesce($1::pg_lsn >= $2::text::pg_lsn, false) AS replayed_previous
-"""
+_PRIMARY_STATE = "SELECT pg_current_wal_lsn()::text AS lsn"
+# Checks remembered per replica: enough for REPLICA_MAX_LAG at a check every few milliseconds.
+_SAMPLES = 512
+
+
+def wal_position(lsn: str) -> int:
+    """A pg_lsn's text (`16/B374D848`) as a byte position."""
+    high, _, low = lsn.partition("/")
+    return int(high, 16) << 32 | int(low, 16)
+
+
+def estimate_lag(
+    *,
+    samples: "deque[tuple[float, int]]",
+    replayed: int,
+    primary: int,
+    since: float | None,
+    now: float,
+) -> float:
+    """An upper bound of a replica's lag in seconds. `samples` are earlier checks, oldest first:
+    (when, the primary's WAL position then); `since`, the seconds since the commit of the last
+    transaction the replica replayed (None if none since it started)."""
+    if replayed >= primary:
+        return 0.0
+    bounds = [now - at for at, position in samples if position <= replayed][-1:]
+    if since is not None:
+        bounds.append(since)
+    if bounds:
+        return min(bounds)
+    # Behind every check it is remembered for, and no transaction replayed yet.
+    return now - samples[0][0] if samples else 0.0
 
 
 class NotAReplica(Exception):
@@ -67,9 +93,10 @@ class Replica:
     state: State = "down"
     lag: float | None = None
     connected: bool = field(default=False, repr=False)
-    # The primary's WAL position at the previous check, and when that was (monotonic).
-    primary_lsn: str | None = field(default=None, repr=False)
-    checked_at: float = field(default=0.0, repr=False)
+    # Recent checks, oldest first: when (monotonic) and the primary's WAL position then.
+    samples: "deque[tuple[float, int]]" = field(
+        default_factory=lambda: deque(maxlen=_SAMPLES), repr=False
+    )
 
     @property
     def usable(self) -> bool:
@@ -169,23 +196,27 @@ class Databases:
                     "accepts writes (pg_is_in_recovery() is false): it is not a replica"
                 )
             async with self.primary.connection() as conn:
-                primary = await (await conn.raw()).fetchrow(
-                    _PRIMARY_STATE, row["replayed"], replica.primary_lsn
-                )
+                primary = await (await conn.raw()).fetchrow(_PRIMARY_STATE)
             assert primary is not None
         except _CANNOT_SERVE as exc:
             if replica.state != "down":
                 logger.warning("replica down", extra={"replica": replica.name, "error": str(exc)})
-            replica.state, replica.lag, replica.primary_lsn = "down", None, None
+            replica.state, replica.lag = "down", None
+            replica.samples.clear()
             return
         now = time.monotonic()
-        if not primary["behind"]:
-            replica.lag = 0.0
-        elif primary["replayed_previous"]:
-            replica.lag = min(float(row["since"] or 0.0), now - replica.checked_at)
-        else:
-            replica.lag = float(row["since"] or 0.0)
-        replica.primary_lsn, replica.checked_at = primary["lsn"], now
+        position = wal_position(primary["lsn"])
+        replica.lag = estimate_lag(
+            samples=replica.samples,
+            replayed=wal_position(row["replayed"]),
+            primary=position,
+            since=row["since"],
+            now=now,
+        )
+        replica.samples.append((now, position))
+        # What is older than the lag limit can only say the replica is past it.
+        while len(replica.samples) > 1 and now - replica.samples[1][0] > replica.max_lag:
+            replica.samples.popleft()
         was = replica.state
         replica.state = "ok" if replica.lag <= replica.max_lag else "lagging"
         if replica.state != was:
