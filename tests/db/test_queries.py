@@ -392,9 +392,9 @@ def _favorites_read_whole(plan: dict[str, Any], in_subplan: bool = False) -> lis
     rows."""
     in_subplan = in_subplan or plan.get("Parent Relationship") == "SubPlan"
     found = []
-    if in_subplan and plan.get("Relation Name") == "favorites":
-        if "blog_id" not in plan.get("Index Cond", ""):
-            found.append(f"{plan['Node Type']} of all the reader's favorites")
+    by_blog = "blog_id" in plan.get("Index Cond", "")
+    if in_subplan and plan.get("Relation Name") == "favorites" and not by_blog:
+        found.append(f"{plan['Node Type']} of all the reader's favorites")
     for child in plan.get("Plans", []):
         found += _favorites_read_whole(child, in_subplan)
     return found
