@@ -1,5 +1,7 @@
 """Driving the servers: wrk for load, plain HTTP for the byte-for-byte check."""
 
+import argparse
+import dataclasses
 import http.client
 import json
 import os
@@ -8,7 +10,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.servers import HOST
+from bench.servers import HOST, Server
 
 LUA = Path(__file__).resolve().parent / "wrk.lua"
 WRITES_LUA = Path(__file__).resolve().parent / "wrk_writes.lua"
@@ -92,6 +94,16 @@ def wrk(
         mean_ms=result["mean_us"] / 1000,
         timeouts=result["timeouts"],
     )
+
+
+def measure(server: Server, target: list[Target], args: argparse.Namespace) -> Run:
+    """A warm-up, then a timed run, with the server's CPU time per request."""
+    if args.warmup:
+        wrk(server.port, target, seconds=args.warmup, connections=args.connections)
+    cpu = server.cpu_seconds()
+    run = wrk(server.port, target, seconds=args.seconds, connections=args.connections)
+    cpu = server.cpu_seconds() - cpu
+    return dataclasses.replace(run, cpu_us=cpu / max(run.requests, 1) * 1e6)
 
 
 def get(port: int, path: str) -> tuple[int, bytes]:

@@ -2,7 +2,6 @@
 
 import argparse
 import asyncio
-import dataclasses
 import json
 import platform
 import secrets
@@ -17,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import data, platform_reads, plot, pyspy, writes
-from bench.load import Run, Target, get, require_wrk, wrk
+from bench.load import Run, Target, get, measure, require_wrk, wrk
 from bench.servers import TOKEN_SECRET, VARIANTS, Server, parse
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -200,16 +199,6 @@ def write(name: str, result: dict[str, Any]) -> Path:
     path = RESULTS / f"{name}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
     path.write_text(json.dumps(result, indent=2) + "\n")
     return path
-
-
-def measure(server: Server, target: list[Target], args: argparse.Namespace) -> Run:
-    """A warm-up, then a timed run, with the server's CPU time per request."""
-    if args.warmup:
-        wrk(server.port, target, seconds=args.warmup, connections=args.connections)
-    cpu = server.cpu_seconds()
-    run = wrk(server.port, target, seconds=args.seconds, connections=args.connections)
-    cpu = server.cpu_seconds() - cpu
-    return dataclasses.replace(run, cpu_us=cpu / max(run.requests, 1) * 1e6)
 
 
 def writers(args: argparse.Namespace, url: str) -> writes.Writers | None:

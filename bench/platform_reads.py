@@ -7,7 +7,6 @@ Only ours: the other variants serve neither the feed nor /api.
 
 import argparse
 import asyncio
-import dataclasses
 import secrets
 import statistics
 from dataclasses import dataclass
@@ -17,7 +16,7 @@ from typing import Any
 import asyncpg
 
 from bench import data, writes
-from bench.load import Run, Target, request, wrk
+from bench.load import Run, Target, measure, request
 from bench.servers import TOKEN_SECRET, Server
 from bench.statements import StatementCounter
 
@@ -158,13 +157,7 @@ def run(args: argparse.Namespace, url: str, results: Path) -> dict[str, Any]:
         runs: dict[tuple[str, str], list[Run]] = {key: [] for key in targets}
         for round_ in range(args.rounds):
             for endpoint, mode in plan:
-                target = targets[(endpoint.name, mode)]
-                if args.warmup:
-                    wrk(timed.port, [target], seconds=args.warmup, connections=args.connections)
-                cpu = timed.cpu_seconds()
-                done = wrk(timed.port, [target], seconds=args.seconds, connections=args.connections)
-                cpu = timed.cpu_seconds() - cpu
-                done = dataclasses.replace(done, cpu_us=cpu / max(done.requests, 1) * 1e6)
+                done = measure(timed, [targets[(endpoint.name, mode)]], args)
                 runs[(endpoint.name, mode)].append(done)
                 print(
                     f"round {round_ + 1} {endpoint.name} {mode:9} {done.rps:8,.0f} req/s "
