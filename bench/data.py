@@ -26,7 +26,9 @@ DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/bench"
 
 
 def bench_url() -> str:
-    """DATABASE_URL's server with the database `bench`."""
+    """BENCH_DATABASE_URL when set, else DATABASE_URL's server with the database `bench`."""
+    if explicit := os.environ.get("BENCH_DATABASE_URL"):
+        return asyncpg_dsn(explicit)
     url = os.environ.get("DATABASE_URL")
     if not url:
         return DEFAULT_URL
