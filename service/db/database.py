@@ -108,6 +108,22 @@ async def _keep_session(connection: asyncpg.Connection) -> None:
     """
 
 
+class _PooledConnection(asyncpg.Connection):
+    """An asyncpg connection whose close() never raises for a server that is already gone.
+
+    The pool closes connections on release (expired ones) and at shutdown. When the server side
+    is gone and asyncpg has not read that yet, close() fails to send its Terminate message
+    (BrokenPipeError, ConnectionResetError) or to hear back in time; asyncpg has aborted the
+    transport by then, so nothing is left to clean up, and the error is no request's concern.
+    """
+
+    async def close(self, *, timeout: float | None = None) -> None:  # noqa: ASYNC109 - asyncpg's signature
+        try:
+            await super().close(timeout=timeout)
+        except OSError as exc:  # ConnectionError and TimeoutError are OSErrors
+            logger.debug("closed a connection whose server was gone: %r", exc)
+
+
 class Connection:
     """A pooled connection for one unit of work, acquired on first use and held until its end.
 
@@ -329,6 +345,7 @@ class Database:
             max_size=max_size,
             command_timeout=command_timeout,
             reset=_keep_session,
+            connection_class=_PooledConnection,
             # Behind a transaction pooler, prepared statements live only for a transaction:
             # asyncpg then prepares unnamed ones, in the statement's own transaction.
             statement_cache_size=0 if pooler else 100,
