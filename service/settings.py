@@ -1,3 +1,4 @@
+import ipaddress
 import logging
 import os
 import re
@@ -11,13 +12,15 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 logger = logging.getLogger(__name__)
 
 MIN_SECRET_BYTES = 32
+SECRET_RECIPE = 'python -c "import secrets; print(secrets.token_urlsafe(32))"'  # noqa: S105
 _CONFIG_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 
 class Settings(BaseSettings):
     """Every setting, from the environment or `.env`; `.env.example` documents each one."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+    # An empty value means unset (the default), so `.env.example` can be copied as it is.
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", env_ignore_empty=True)
 
     database_url: str | None = None
     # The server itself, for what a transaction pooler cannot carry: migrations (a session
@@ -79,8 +82,7 @@ class Settings(BaseSettings):
     def _strong_secret(cls, value: str) -> str:
         if value and len(value.encode()) < MIN_SECRET_BYTES:
             raise ValueError(
-                f"must be at least {MIN_SECRET_BYTES} bytes; make one with: "
-                'python -c "import secrets; print(secrets.token_urlsafe(32))"'
+                f"must be at least {MIN_SECRET_BYTES} bytes; make one with: {SECRET_RECIPE}"
             )
         return value
 
@@ -97,6 +99,25 @@ class Settings(BaseSettings):
             self.token_secret = secrets.token_urlsafe(MIN_SECRET_BYTES)
             self._random_token_secret = True
         return self
+
+    def refusals_on(self, host: str) -> list[str]:
+        """Why the service must not listen on `host` with these settings: off the loopback
+        interface, a random token secret would log users out at every restart and differ
+        between machines, and metrics would be public."""
+        if is_loopback(host):
+            return []
+        refusals = []
+        if self._random_token_secret:
+            refusals.append(
+                f"TOKEN_SECRET must be set to listen on {host} (not a loopback address); "
+                f"make one with: {SECRET_RECIPE}"
+            )
+        if self.metrics_enabled and not self.metrics_token:
+            refusals.append(
+                f"METRICS_TOKEN must be set to listen on {host} with metrics on "
+                f"(or METRICS_ENABLED=false); make one with: {SECRET_RECIPE}"
+            )
+        return refusals
 
     def warn_about_random_secret(self) -> None:
         if self._random_token_secret:
@@ -125,3 +146,13 @@ class Settings(BaseSettings):
         if self.db_pool_min_size > self.db_pool_max_size:
             raise ValueError("DB_POOL_MIN_SIZE must not exceed DB_POOL_MAX_SIZE")
         return self
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` is reachable from this machine only (127.0.0.0/8, ::1, localhost)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # any other name may resolve to a public address

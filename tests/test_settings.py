@@ -1,10 +1,12 @@
 import os
 import re
+import shutil
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
-from service.settings import Settings
+from service.settings import Settings, is_loopback
 from tests.utils import PROJECT_ROOT
 
 
@@ -66,3 +68,45 @@ def test_workers_are_a_positive_number_or_auto(workers: str) -> None:
 def test_auto_workers_are_one_per_core() -> None:
     assert Settings(workers="auto", _env_file=None).worker_count == (os.cpu_count() or 1)
     assert Settings(workers=3, _env_file=None).worker_count == 3
+
+
+def test_env_example_copied_as_it_is_gives_the_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What `cp .env.example .env` gives the service, which reads `.env` where it starts.
+    shutil.copy(PROJECT_ROOT / ".env.example", tmp_path / ".env")
+    monkeypatch.chdir(tmp_path)
+    from_file = Settings().model_dump(exclude={"token_secret"})
+    assert from_file == Settings(_env_file=None).model_dump(exclude={"token_secret"})
+
+
+def test_an_empty_value_means_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PASSWORD_HASH_CONCURRENCY", "")
+    monkeypatch.setenv("DATABASE_URL", "")
+    monkeypatch.setenv("WORKERS", "")
+    settings = Settings(_env_file=None)
+    assert settings.password_hash_concurrency == (os.cpu_count() or 1)
+    assert settings.database_url is None
+    assert settings.worker_count == 1
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "::1", "[::1]", "localhost"])
+def test_loopback_hosts_need_no_secrets(host: str) -> None:
+    assert is_loopback(host)
+    assert Settings(_env_file=None).refusals_on(host) == []
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "10.1.2.3", "api.example.com"])  # noqa: S104
+def test_other_hosts_need_a_token_secret_and_a_metrics_token(host: str) -> None:
+    assert not is_loopback(host)
+    secret = "s" * 32
+    assert [r.split()[0] for r in Settings(_env_file=None).refusals_on(host)] == [
+        "TOKEN_SECRET",
+        "METRICS_TOKEN",
+    ]
+    assert (
+        Settings(token_secret=secret, metrics_token=secret, _env_file=None).refusals_on(host) == []
+    )
+    assert (
+        Settings(token_secret=secret, metrics_enabled=False, _env_file=None).refusals_on(host) == []
+    )

@@ -281,8 +281,9 @@ class Server:
 
 
 @asynccontextmanager
-async def serving(url: str, **settings: str) -> AsyncIterator[Server]:
-    """`python -m service serve` on a free loopback port, killed at the end if still running."""
+async def serving(url: str, *, dotenv: str | None = None, **settings: str) -> AsyncIterator[Server]:
+    """`python -m service serve` on a free loopback port, killed at the end if still running;
+    `dotenv` is the text of a `.env` file in the folder it starts in."""
     port = free_port()
     env = {
         **os.environ,
@@ -295,6 +296,8 @@ async def serving(url: str, **settings: str) -> AsyncIterator[Server]:
     }
     with tempfile.TemporaryDirectory(prefix="blog-api-serve-") as workdir:
         log = Path(workdir) / "server.log"
+        if dotenv is not None:
+            (Path(workdir) / ".env").write_text(dotenv)
         with log.open("wb") as out:
             # A directory of its own, so no stray .env is read.
             process = await asyncio.create_subprocess_exec(

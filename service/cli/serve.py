@@ -8,6 +8,7 @@ import signal
 import tempfile
 
 from service.cli.database_url import database_url, direct_url
+from service.cli.errors import CommandError
 from service.cli.migrate import apply
 from service.observability import logs
 from service.settings import Settings
@@ -18,6 +19,9 @@ def _serve(args: argparse.Namespace, settings: Settings) -> None:
 
     from service.cli.http_protocol import LimitedHttpToolsProtocol
 
+    host = args.host or settings.host
+    if refusals := settings.refusals_on(host):
+        raise CommandError("; ".join(refusals))
     url = database_url(settings)  # starts the embedded server when DATABASE_URL is unset
     if settings.migrate_on_start:
         apply(direct_url(settings, url), settings)
@@ -28,7 +32,6 @@ def _serve(args: argparse.Namespace, settings: Settings) -> None:
     workers = args.workers or settings.worker_count
     if workers > 1:
         _share_metrics_between_workers()
-    host = args.host or settings.host
     port = args.port or settings.port
     print(f"serving on http://{host}:{port} (docs at /docs)")
     # uvicorn shuts down gracefully on SIGTERM or Ctrl+C, then restores the previous handler and
