@@ -40,7 +40,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: None)
     uvicorn.run(
-        "service.api.app:create_app",
+        "service.cli.worker:create_worker_app",
         factory=True,
         host=host,
         port=port,

@@ -3,7 +3,9 @@ PostgreSQL: everything a client can see is shared (limits, tokens, cursors, ETag
 worker answers."""
 
 import asyncio
+import os
 import signal
+import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -95,3 +97,53 @@ async def test_auto_workers_on_the_embedded_server_share_tokens_and_stop_cleanly
 
 async def _gone(path: Path) -> bool:
     return not await asyncio.to_thread(path.exists)
+
+
+async def test_workers_exit_and_free_the_port_when_serve_is_killed(
+    scratch_database: ScratchDatabase,
+) -> None:
+    url = await scratch_database()
+    async with serving(url, WORKERS="2") as server:
+        serve = server.process.pid
+        workers = _children(serve)
+        assert len(workers) >= 2, workers  # the two workers (and the resource tracker)
+        server.process.send_signal(signal.SIGKILL)
+        await server.process.wait()
+
+        async def all_gone() -> bool:
+            return not any(map(_alive, workers)) and _port_free(server.port)
+
+        await eventually(all_gone, within=5, what=f"the workers {workers} to exit")
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    parent = int(stat.read().rpartition(")")[2].split()[1])
+            except OSError:
+                continue
+            if parent == pid:
+                found.append(int(entry))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    """Still running: neither gone nor a zombie (an orphan is reaped by whoever adopted it)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rpartition(")")[2].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
