@@ -9,6 +9,7 @@ A variant is named `BASE[@REV][+KEY=VALUE...]`:
 - each `+KEY=VALUE` is set in that server's environment (`ours+ACCESS_LOG=false`).
 """
 
+import contextlib
 import os
 import re
 import signal
@@ -221,11 +222,14 @@ class Server:
         return ticks / os.sysconf("SC_CLK_TCK")
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
+        """SIGINT and a wait, then SIGKILL to the server's whole process group (it leads one):
+        killing only the leader would leave its workers running."""
+        if self.process is None:
             return
-        self.process.send_signal(signal.SIGINT)
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=5)
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(timeout=15)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=5)

@@ -88,6 +88,7 @@ async def server_process(
             env=env,
             stdout=out,
             stderr=asyncio.subprocess.STDOUT,
+            start_new_session=True,  # its group is killed if it does not stop
         )
     base_url = f"http://{HOST}:{port}"
     try:
@@ -111,15 +112,15 @@ async def wait_until_live(process: asyncio.subprocess.Process, base_url: str, lo
 
 
 async def stop(process: asyncio.subprocess.Process) -> None:
-    if process.returncode is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        async with asyncio.timeout(15):
-            await process.wait()
-    except TimeoutError:
-        process.kill()
-        await process.wait()
+    """SIGTERM and a wait, then SIGKILL to the server's whole process group."""
+    if process.returncode is None:
+        process.send_signal(signal.SIGTERM)
+        with suppress(TimeoutError):
+            async with asyncio.timeout(15):
+                await process.wait()
+    with suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    await process.wait()
 
 
 @asynccontextmanager

@@ -151,6 +151,7 @@ def server(database_url: str) -> Iterator[Server]:
                 cwd=directory,
                 stdout=output,
                 stderr=subprocess.STDOUT,
+                start_new_session=True,  # its group is killed if it does not stop
             )
         try:
             server = Server("127.0.0.1", port)
@@ -161,7 +162,7 @@ def server(database_url: str) -> Iterator[Server]:
             try:
                 process.wait(timeout=15)
             except subprocess.TimeoutExpired:
-                process.kill()
+                os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
 
 

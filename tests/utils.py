@@ -7,6 +7,7 @@ import os
 import pwd
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -14,7 +15,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -282,8 +283,9 @@ class Server:
 
 @asynccontextmanager
 async def serving(url: str, *, dotenv: str | None = None, **settings: str) -> AsyncIterator[Server]:
-    """`python -m service serve` on a free loopback port, killed at the end if still running;
-    `dotenv` is the text of a `.env` file in the folder it starts in."""
+    """`python -m service serve` on a free loopback port, in a process group of its own, stopped
+    at the end (see `stop`) if still running; `dotenv` is the text of a `.env` file in the
+    folder it starts in."""
     port = free_port()
     env = {
         **os.environ,
@@ -311,15 +313,30 @@ async def serving(url: str, *, dotenv: str | None = None, **settings: str) -> As
                 env=env,
                 stdout=out,
                 stderr=asyncio.subprocess.STDOUT,
+                start_new_session=True,
             )
         server = Server(process, port, log)
         try:
             await _wait_until_live(server)
             yield server
         finally:
-            if process.returncode is None:
-                process.kill()
-                await process.wait()
+            await stop(process)
+
+
+# How long a served process gets to stop by itself on SIGTERM before its group is killed.
+STOP_TIMEOUT = 15
+
+
+async def stop(process: asyncio.subprocess.Process) -> None:
+    """SIGTERM and a wait, then SIGKILL to the process's whole group (it must lead one, see
+    `start_new_session`): killing only the leader would leave its worker processes running."""
+    if process.returncode is None:
+        process.send_signal(signal.SIGTERM)
+        with suppress(TimeoutError):
+            await asyncio.wait_for(process.wait(), STOP_TIMEOUT)
+    with suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    await process.wait()
 
 
 async def _wait_until_live(server: Server) -> None:
