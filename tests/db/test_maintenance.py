@@ -20,6 +20,7 @@ pytestmark = pytest.mark.anyio
 EXPECTED_SCRIPTS = {
     "activity",
     "bloat",
+    "counters_repair",
     "data_check",
     "data_fix",
     "index_usage",
@@ -69,7 +70,7 @@ def test_every_script_loads_with_its_header() -> None:
     outside = {name for name, s in scripts.items() if not s.transaction}
     assert outside == {"reindex", "vacuum_analyze"}
     writing = {name for name, s in scripts.items() if not s.read_only}
-    assert writing == {"data_fix", "reindex", "vacuum_analyze"}
+    assert writing == {"counters_repair", "data_fix", "reindex", "vacuum_analyze"}
     assert scripts["slow_statements"].requires == "pg_stat_statements"
     assert [(p.name, p.kind, p.default) for p in scripts["reindex"].params] == [
         ("index", "index", "all")

@@ -1,0 +1,91 @@
+-- purpose: Recompute every counter from the rows it counts; list and repair any drift.
+-- read-only: no
+-- live: yes
+-- transaction: yes
+--
+-- The counters (sql/migrations/0016_counters.sql): all blogs (blog_count_slots, summed), each
+-- user's blogs and favorites (user_blog_counts, user_favorite_counts), each tag's blogs (tags.blog_count) and each blog's
+-- favorites (blogs.favorites_count). Triggers keep them in every writing transaction, so drift
+-- means rows written with the triggers disabled, or a counter edited by hand. Each statement
+-- lists what was wrong (stored, then counted) and sets it right; --dry-run only lists it.
+-- Writes to blogs, blog_tags and favorites wait while this runs (about a second per million
+-- blogs), so the counts and the rows agree when it commits; reads go on.
+
+-- Hold writes to the counted tables until the repair commits
+LOCK TABLE blogs, blog_tags, favorites IN SHARE MODE;
+
+-- All blogs
+WITH stored AS (
+    SELECT sum(blog_count)::bigint AS n FROM blog_count_slots
+), counted AS (
+    SELECT count(*) AS n FROM blogs
+), drift AS (
+    SELECT stored.n AS stored, counted.n AS counted
+    FROM stored, counted
+    WHERE stored.n IS DISTINCT FROM counted.n
+), repaired AS (
+    UPDATE blog_count_slots
+    SET blog_count = CASE WHEN slot = 0 THEN (SELECT counted FROM drift) ELSE 0 END
+    WHERE EXISTS (SELECT FROM drift)
+)
+SELECT 'blogs' AS counter, NULL::bigint AS id, drift.stored, drift.counted FROM drift;
+
+-- Each user's blogs
+WITH counted AS (
+    SELECT user_id, count(*) AS n FROM blogs GROUP BY user_id
+), drift AS (
+    SELECT coalesce(c.user_id, s.user_id) AS user_id,
+           coalesce(s.blog_count, 0) AS stored,
+           coalesce(c.n, 0) AS counted
+    FROM counted AS c
+    FULL JOIN user_blog_counts AS s ON s.user_id = c.user_id
+    WHERE coalesce(s.blog_count, 0) <> coalesce(c.n, 0)
+), repaired AS (
+    INSERT INTO user_blog_counts (user_id, blog_count)
+    SELECT user_id, counted FROM drift
+    ON CONFLICT (user_id) DO UPDATE SET blog_count = excluded.blog_count
+)
+SELECT 'user blogs' AS counter, user_id AS id, stored, counted FROM drift ORDER BY user_id;
+
+-- Each user's favorites
+WITH counted AS (
+    SELECT user_id, count(*) AS n FROM favorites GROUP BY user_id
+), drift AS (
+    SELECT coalesce(c.user_id, s.user_id) AS user_id,
+           coalesce(s.favorite_count, 0) AS stored,
+           coalesce(c.n, 0) AS counted
+    FROM counted AS c
+    FULL JOIN user_favorite_counts AS s ON s.user_id = c.user_id
+    WHERE coalesce(s.favorite_count, 0) <> coalesce(c.n, 0)
+), repaired AS (
+    INSERT INTO user_favorite_counts (user_id, favorite_count)
+    SELECT user_id, counted FROM drift
+    ON CONFLICT (user_id) DO UPDATE SET favorite_count = excluded.favorite_count
+)
+SELECT 'user favorites' AS counter, user_id AS id, stored, counted FROM drift ORDER BY user_id;
+
+-- Each tag's blogs
+WITH counted AS (
+    SELECT t.id, t.blog_count AS stored, count(bt.blog_id) AS counted
+    FROM tags AS t
+    LEFT JOIN blog_tags AS bt ON bt.tag_id = t.id
+    GROUP BY t.id
+), drift AS (
+    SELECT * FROM counted WHERE stored <> counted
+), repaired AS (
+    UPDATE tags AS t SET blog_count = drift.counted FROM drift WHERE t.id = drift.id
+)
+SELECT 'tag blogs' AS counter, id, stored, counted FROM drift ORDER BY id;
+
+-- Each blog's favorites
+WITH counted AS (
+    SELECT blog_id, count(*) AS n FROM favorites GROUP BY blog_id
+), drift AS (
+    SELECT b.id, b.favorites_count AS stored, coalesce(c.n, 0) AS counted
+    FROM blogs AS b
+    LEFT JOIN counted AS c ON c.blog_id = b.id
+    WHERE b.favorites_count <> coalesce(c.n, 0)
+), repaired AS (
+    UPDATE blogs AS b SET favorites_count = drift.counted FROM drift WHERE b.id = drift.id
+)
+SELECT 'blog favorites' AS counter, id, stored, counted FROM drift ORDER BY id;
