@@ -37,11 +37,16 @@ class AuthenticationFailed(DomainError):
 
 
 class DatabaseUnavailable(DomainError):
-    """`reason`: pool_exhausted, statement_timeout, connection_lost or database_down."""
+    """`reason`: pool_exhausted, statement_timeout, connection_lost, read_only (a server that
+    no longer takes writes) or database_down. `during_failover`: the database's server was lost
+    and no connection to a new one has been made yet."""
 
-    def __init__(self, message: str, *, reason: str = "database_down") -> None:
+    def __init__(
+        self, message: str, *, reason: str = "database_down", during_failover: bool = False
+    ) -> None:
         super().__init__(message)
         self.reason = reason
+        self.during_failover = during_failover
 
 
 class PreconditionFailed(DomainError):

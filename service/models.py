@@ -275,5 +275,11 @@ class Health(BaseModel):
 class Readiness(BaseModel):
     status: Literal["ok", "unavailable"]
     databases: dict[str, str] = Field(
-        description="`primary` and each replica (`replica-1`, ...): ok, lagging or down."
+        description="`primary`: ok, read_only (it answers but takes no writes: a failover is "
+        "under way) or down; each replica (`replica-1`, ...): ok, lagging, down or promoted "
+        "(it became a primary and is still read from)."
     )
+    primary: str | None = Field(
+        description="The `host:port` of the server writes go to now; null when none answers."
+    )
+    writable: bool = Field(description="Whether the service can write now.")

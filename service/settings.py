@@ -9,6 +9,8 @@ from typing import Literal
 from pydantic import Field, PrivateAttr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from service.db.urls import split_urls
+
 logger = logging.getLogger(__name__)
 
 MIN_SECRET_BYTES = 32
@@ -139,7 +141,7 @@ class Settings(BaseSettings):
 
     @property
     def replica_urls(self) -> list[str]:
-        return [url.strip() for url in self.database_replica_urls.split(",") if url.strip()]
+        return split_urls(self.database_replica_urls)
 
     @model_validator(mode="after")
     def _check_pool(self) -> "Settings":

@@ -19,6 +19,7 @@ from service.api.routes import auth, blogs, comments, feed, health, tags, users
 from service.api.routes import metrics as metrics_route
 from service.db.database import Database
 from service.db.replicas import Databases
+from service.db.urls import primary_dsn
 from service.deployment import check_search_config, deployment_id, server_version
 from service.limits import KnownOverLimit, Limit, LoginLimits, SignupLimits, WriteLimits
 from service.observability import metrics, tracing
@@ -38,11 +39,12 @@ The RealWorld ("Conduit") API is served under `/api`, with `Authorization: Token
 
 def database_from(settings: Settings, url: str | None = None) -> Database:
     """A pool on DATABASE_URL (or on `url`, a replica's) as the settings describe it."""
-    url = url or settings.database_url
-    if not url:
-        raise RuntimeError(
-            "DATABASE_URL is not set; `python -m service serve` starts a local server"
-        )
+    if url is None:
+        if not settings.database_url:
+            raise RuntimeError(
+                "DATABASE_URL is not set; `python -m service serve` starts a local server"
+            )
+        url = primary_dsn(settings.database_url)
     return Database(
         url,
         min_size=settings.db_pool_min_size,

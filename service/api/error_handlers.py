@@ -73,6 +73,8 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     elif code == status.HTTP_503_SERVICE_UNAVAILABLE:
         reason = exc.reason if isinstance(exc, DatabaseUnavailable) else "hashing_busy"
         metrics.refusals.labels("503", reason).inc()
+        if isinstance(exc, DatabaseUnavailable) and exc.during_failover:
+            metrics.failover_refusals.inc()
         # So a user's report of it can be found in the logs.
         body["request_id"] = context.request_id.get()
     return JSONResponse(body, code, headers=headers)

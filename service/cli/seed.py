@@ -45,7 +45,7 @@ import asyncpg
 from service.cli.database_url import direct_url
 from service.db import migrations
 from service.db.search import session_settings
-from service.db.urls import asyncpg_dsn
+from service.db.urls import connect_to_primary
 from service.passwords import PasswordHasher
 from service.settings import Settings
 from service.timestamps import from_micros, to_micros
@@ -386,7 +386,7 @@ async def seed(url: str, plan: Plan, *, search_config: str | None = None) -> See
     now = datetime.now(UTC)
     batch = plan.batch_size
     counts = {"blog_tags": 0, "favorites": 0, "follows": 0, "comments": 0}
-    conn = await asyncpg.connect(asyncpg_dsn(url), server_settings=session_settings(search_config))
+    conn = await connect_to_primary(url, server_settings=session_settings(search_config))
     try:
         quiet = plan.extras and await _can_skip_triggers(conn)
         if plan.extras and not quiet and plan.blogs > 10_000:

@@ -24,6 +24,14 @@ own that first sets them with SET LOCAL. That costs two round trips per statemen
 
 A connection to a replica (`fallback=`) moves to the primary, once, when the replica cannot
 serve, and reports it (`on_unavailable`), so a replica going away fails no request.
+
+The URL goes to asyncpg as it is (`dsn=`): `databases` would parse it itself and cannot take a
+URL naming several hosts, the shape a high-availability cluster is reached by (service/db/urls.py).
+When the primary is lost, a statement on one of its connections fails; the pool then renews every
+connection, and new ones find whichever server accepts writes now. A write that meets a server
+that has become read-only (a primary demoted and back as a standby) is the same loss, never a
+statement error. Each new connection reports the server it reached (`on_connect`), which is how
+a failover is seen: the primary's address changed.
 """
 
 import asyncio
@@ -91,8 +99,13 @@ UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
     *CONNECTION_ERRORS,
     asyncpg.exceptions.QueryCanceledError,
     TimeoutError,
+    # A write on a server that no longer takes them: the primary has been demoted.
+    asyncpg.exceptions.ReadOnlySQLTransactionError,
 )
 
+
+# The server a connection reached, as `host:port` (null over a Unix socket).
+_SERVER = "SELECT host(inet_server_addr()), inet_server_port()"
 
 # For the statement's transaction only: the plan is made for these values, never a generic one.
 _CUSTOM_PLAN = "SET LOCAL plan_cache_mode = force_custom_plan"
@@ -151,7 +164,10 @@ class Connection:
                 "no database connection is free; try again", reason="pool_exhausted"
             ) from None
         except CONNECTION_ERRORS as exc:
-            raise DatabaseUnavailable("the database is unavailable; try again") from exc
+            raise DatabaseUnavailable(
+                "the database is unavailable; try again",
+                during_failover=self._database.lost_since is not None,
+            ) from exc
         finally:
             _WAITING.dec()
         _WAIT_TIME.observe(time.perf_counter() - started)
@@ -282,6 +298,14 @@ class Connection:
         self._connection = self._database._pool.connection()
 
     async def _unavailable(self, exc: BaseException) -> DatabaseUnavailable:
+        if isinstance(exc, asyncpg.exceptions.ReadOnlySQLTransactionError):
+            self._database.lost()
+            await self._database._expire_connections()
+            return DatabaseUnavailable(
+                "the database is switching servers; try again",
+                reason="read_only",
+                during_failover=True,
+            )
         if isinstance(exc, asyncpg.exceptions.QueryCanceledError):
             return DatabaseUnavailable(
                 "the database is busy; try again", reason="statement_timeout"
@@ -291,9 +315,12 @@ class Connection:
             return DatabaseUnavailable(
                 "the database did not answer in time; try again", reason="statement_timeout"
             )
+        self._database.lost()
         await self._database._expire_connections()
         return DatabaseUnavailable(
-            "the database connection was lost; try again", reason="connection_lost"
+            "the database connection was lost; try again",
+            reason="connection_lost",
+            during_failover=True,
         )
 
 
@@ -326,6 +353,12 @@ class Database:
         """Set by the app when tracing is on: a span for each named statement."""
         self.on_unavailable: Callable[[], None] | None = None
         """Called when a request finds this database unable to serve (replicas use it)."""
+        self.on_connect: Callable[[str], None] | None = None
+        """Called with the server's `host:port` for each new connection (failovers are seen so)."""
+        self.server: str | None = None
+        """The server the newest connection reached."""
+        self.lost_since: float | None = None
+        """When a connection was last lost (monotonic), until a new one is made."""
         session = {
             "statement_timeout": str(statement_timeout_ms),
             # Short statements only: compiling one to machine code costs more than it saves.
@@ -339,7 +372,15 @@ class Database:
         )
         """SET LOCAL statements every statement's transaction starts with, behind a pooler."""
         self._pool = databases.Database(
-            asyncpg_dsn(url),
+            # Only the scheme is read from here (to pick the backend); asyncpg gets the URL.
+            "postgresql://",
+            dsn=asyncpg_dsn(url),
+            host=None,
+            port=None,
+            user=None,
+            password=None,
+            database=None,
+            init=self._connected,
             force_rollback=force_rollback,
             min_size=min_size,
             max_size=max_size,
@@ -351,6 +392,19 @@ class Database:
             statement_cache_size=0 if pooler else 100,
             server_settings={"application_name": "blog-api"} | ({} if pooler else session),
         )
+
+    def lost(self) -> None:
+        """A connection to this database was lost, or found it no longer takes writes."""
+        if self.lost_since is None:
+            self.lost_since = time.monotonic()
+
+    async def _connected(self, connection: asyncpg.Connection) -> None:
+        """Each new pooled connection: note the server it reached (the pool calls this)."""
+        row = await connection.fetchrow(_SERVER)
+        server = "local" if row is None or row[0] is None else f"{row[0]}:{row[1]}"
+        self.server, self.lost_since = server, None
+        if self.on_connect is not None:
+            self.on_connect(server)
 
     async def connect(self) -> None:
         try:

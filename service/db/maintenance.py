@@ -38,7 +38,7 @@ import asyncpg
 from service.db.queries import Query
 from service.db.sql_files import MAINTENANCE_DIR
 from service.db.tables import metadata
-from service.db.urls import asyncpg_dsn
+from service.db.urls import connect_to_primary
 
 OUR_TABLES = "our_tables"
 ALL = "all"
@@ -330,8 +330,8 @@ async def connect(
     url: str, *, statement_timeout: str, lock_timeout: str, application_name: str
 ) -> asyncpg.Connection:
     """A session whose every statement gives up after the timeouts (PostgreSQL units: 60s)."""
-    return await asyncpg.connect(
-        asyncpg_dsn(url),
+    return await connect_to_primary(
+        url,
         timeout=CONNECT_TIMEOUT,
         server_settings={
             "statement_timeout": statement_timeout,

@@ -22,7 +22,7 @@ import asyncpg
 
 from service.db.search import session_settings
 from service.db.sql_files import MIGRATIONS_DIR
-from service.db.urls import asyncpg_dsn
+from service.db.urls import connect_to_primary
 
 # Any constant works; this one is "blog-api" read as bytes, so it is easy to spot in pg_locks.
 _LOCK_KEY = int.from_bytes(b"blog-api", "big") & 0x7FFF_FFFF_FFFF_FFFF
@@ -161,7 +161,7 @@ async def _record(conn: asyncpg.Connection, migration: Migration) -> None:
 
 async def status(url: str, directory: Path = MIGRATIONS_DIR) -> MigrationStatus:
     migrations = load_migrations(directory)
-    conn = await asyncpg.connect(asyncpg_dsn(url))
+    conn = await connect_to_primary(url)
     try:
         return await _status(conn, migrations)
     finally:
@@ -177,7 +177,7 @@ async def migrate(
 ) -> list[Migration]:
     """Apply every pending migration; return the ones applied by this call."""
     migrations = load_migrations(directory)
-    conn = await asyncpg.connect(asyncpg_dsn(url), server_settings=session_settings(search_config))
+    conn = await connect_to_primary(url, server_settings=session_settings(search_config))
     try:
         # Polled, not waited for inside one statement: a waiting statement keeps a snapshot
         # open, which a CREATE INDEX CONCURRENTLY in the run holding the lock would wait for:

@@ -13,6 +13,15 @@ time since the last transaction it replayed was committed. The last alone would 
 spell on the primary too (a background WAL record after a quiet minute would make an idle
 replica look a minute behind); the checks keep such a replica within a check interval or two,
 even when it is a few milliseconds behind the latest check as well.
+
+While the primary does not answer (it is lost and a failover is under way), a replica keeps
+serving reads with its lag bounded by the time since the primary last answered, and a replica
+that has been seen replaying and now accepts writes was promoted: it is `promoted`, still read
+from (it is the freshest server there is) while its pool is renewed at each check, so a URL that
+prefers standbys (`target_session_attrs=prefer-standby`) moves back to one when one is there.
+A replica URL that leads to a primary from the start is an error in the settings.
+
+The primary's pool reports each server it reaches; a new address is a failover, counted.
 """
 
 import asyncio
@@ -30,10 +39,11 @@ import asyncpg
 
 from service.db.database import UNAVAILABLE_ERRORS, Connection, Database
 from service.errors import DatabaseUnavailable
+from service.observability import metrics
 
 logger = logging.getLogger(__name__)
 
-State = Literal["ok", "lagging", "down"]
+State = Literal["ok", "lagging", "down", "promoted"]
 
 _CANNOT_SERVE: tuple[type[BaseException], ...] = (
     DatabaseUnavailable,
@@ -49,6 +59,10 @@ SELECT pg_is_in_recovery() AS in_recovery,
 
 
 _PRIMARY_STATE = "SELECT pg_current_wal_lsn()::text AS lsn"
+_PRIMARY_SERVER = """
+SELECT host(inet_server_addr()) AS host, inet_server_port() AS port,
+       NOT pg_is_in_recovery() AND NOT current_setting('transaction_read_only')::bool AS writable
+"""
 # Checks remembered per replica: enough for REPLICA_MAX_LAG at a check every few milliseconds.
 _SAMPLES = 512
 
@@ -93,6 +107,8 @@ class Replica:
     state: State = "down"
     lag: float | None = None
     connected: bool = field(default=False, repr=False)
+    # Seen replaying WAL since the process started: if it accepts writes later, it was promoted.
+    replayed: bool = field(default=False, repr=False)
     # Recent checks, oldest first: when (monotonic) and the primary's WAL position then.
     samples: "deque[tuple[float, int]]" = field(
         default_factory=lambda: deque(maxlen=_SAMPLES), repr=False
@@ -100,7 +116,7 @@ class Replica:
 
     @property
     def usable(self) -> bool:
-        return self.state == "ok"
+        return self.state in {"ok", "promoted"}
 
     def lost(self) -> None:
         """A request found it unable to serve: no more reads until the checker sees it back."""
@@ -128,6 +144,18 @@ class Databases:
         self._check_seconds = check_seconds
         self._turns = itertools.cycle(self.replicas)
         self._checker: asyncio.Task[None] | None = None
+        # When the primary last answered a check (monotonic), and the servers it was reached on.
+        self._primary_answered: float | None = None
+        self._primary_server: str | None = None
+        primary.on_connect = self._primary_reached
+
+    def _primary_reached(self, server: str) -> None:
+        if self._primary_server is not None and server != self._primary_server:
+            metrics.failovers.inc()
+            logger.warning(
+                "primary moved", extra={"previous": self._primary_server, "server": server}
+            )
+        self._primary_server = server
 
     async def connect(self) -> None:
         await self.primary.connect()
@@ -181,6 +209,7 @@ class Databases:
             except NotAReplica:
                 logger.error("replica accepts writes", extra={"replica": replica.name})
                 replica.state = "down"
+                await replica.database._expire_connections()
 
     async def _check(self, replica: Replica) -> None:
         try:
@@ -191,13 +220,19 @@ class Databases:
                 row = await (await conn.raw()).fetchrow(_REPLICA_STATE)
             assert row is not None
             if not row["in_recovery"]:
+                if replica.replayed:
+                    await self._promoted(replica)
+                    return
                 raise NotAReplica(
                     f"DATABASE_REPLICA_URLS: {replica.name} ({_where(replica.database.url)}) "
                     "accepts writes (pg_is_in_recovery() is false): it is not a replica"
                 )
-            async with self.primary.connection() as conn:
-                primary = await (await conn.raw()).fetchrow(_PRIMARY_STATE)
-            assert primary is not None
+            replica.replayed = True
+            primary = await self._primary_position()
+            if primary is None:
+                primary = self._primary_unknown(replica)
+            if primary is None:
+                raise DatabaseUnavailable("the primary has not answered yet")
         except _CANNOT_SERVE as exc:
             if replica.state != "down":
                 logger.warning("replica down", extra={"replica": replica.name, "error": str(exc)})
@@ -205,7 +240,7 @@ class Databases:
             replica.samples.clear()
             return
         now = time.monotonic()
-        position = wal_position(primary["lsn"])
+        position, answered = primary
         replica.lag = estimate_lag(
             samples=replica.samples,
             replayed=wal_position(row["replayed"]),
@@ -213,7 +248,12 @@ class Databases:
             since=row["since"],
             now=now,
         )
-        replica.samples.append((now, position))
+        if answered:
+            replica.samples.append((now, position))
+        elif self._primary_answered is not None:
+            # The primary may have written more since it last answered, and never will again
+            # if it is lost: the replica is at most that long behind it.
+            replica.lag = max(replica.lag, now - self._primary_answered)
         # What is older than the lag limit can only say the replica is past it.
         while len(replica.samples) > 1 and now - replica.samples[1][0] > replica.max_lag:
             replica.samples.popleft()
@@ -222,12 +262,51 @@ class Databases:
         if replica.state != was:
             logger.info("replica state", extra={"replica": replica.name, "state": replica.state})
 
-    async def states(self) -> dict[str, str]:
-        """Each database's state, for /health/ready."""
-        found = {"primary": "ok" if await self.primary.ping() else "down"}
+    async def _primary_position(self) -> tuple[int, bool] | None:
+        """The primary's WAL position now, or None when it does not answer."""
+        try:
+            async with self.primary.connection() as conn:
+                row = await (await conn.raw()).fetchrow(_PRIMARY_STATE)
+        except _CANNOT_SERVE:
+            return None
+        assert row is not None
+        self._primary_answered = time.monotonic()
+        return wal_position(row["lsn"]), True
+
+    def _primary_unknown(self, replica: Replica) -> tuple[int, bool] | None:
+        """The primary's last known position, while it does not answer (None if never seen)."""
+        if not replica.samples or self._primary_answered is None:
+            return None
+        return replica.samples[-1][1], False
+
+    async def _promoted(self, replica: Replica) -> None:
+        if replica.state != "promoted":
+            logger.warning("replica promoted", extra={"replica": replica.name})
+        replica.state, replica.lag = "promoted", 0.0
+        replica.samples.clear()
+        # New connections choose again: a standby, when the URL prefers one and one is back.
+        await replica.database._expire_connections()
+
+    async def primary_server(self) -> tuple[str | None, bool]:
+        """The primary's `host:port` and whether it takes writes, asked now (None, False when
+        it does not answer)."""
+        try:
+            async with self.primary.connection() as conn:
+                row = await (await conn.raw()).fetchrow(_PRIMARY_SERVER)
+        except _CANNOT_SERVE:
+            return None, False
+        assert row is not None
+        server = "local" if row["host"] is None else f"{row['host']}:{row['port']}"
+        return server, bool(row["writable"])
+
+    async def states(self) -> tuple[dict[str, str], str | None, bool]:
+        """For /health/ready: each database's state; the primary's `host:port` (None when it does
+        not answer) and whether it takes writes."""
+        server, writable = await self.primary_server()
+        found = {"primary": "down" if server is None else "ok" if writable else "read_only"}
         for replica in self.replicas:
             found[replica.name] = replica.state
-        return found
+        return found, server, writable
 
 
 def _where(url: str) -> str:

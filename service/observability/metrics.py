@@ -89,6 +89,17 @@ refusals = Counter(
     "Requests refused with 429 or 503, by status and reason.",
     ["status", "reason"],
 )
+failovers = Gauge(
+    "blog_api_failovers_seen",
+    "Times the primary's address changed between two new connections (a failover), as counted "
+    "by the worker that has seen the most.",
+    multiprocess_mode="max",
+)
+failover_refusals = Counter(
+    "blog_api_failover_refusals",
+    "Requests answered 503 between the loss of the primary (a lost connection, or one found "
+    "read-only) and the next connection to a server that takes writes.",
+)
 hashes_in_progress = Gauge(
     "blog_api_password_hashes_in_progress",
     "Passwords being hashed or verified now.",

@@ -2,6 +2,7 @@
 
 import asyncio
 from datetime import datetime
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import sqlalchemy as sa
@@ -12,6 +13,7 @@ from service.api.app import create_app
 from service.db.database import Connection, Database
 from service.db.queries import parse
 from service.db.tables import users
+from service.db.urls import primary_dsn
 from service.errors import DatabaseUnavailable
 from tests.utils import connect, settings_for
 
@@ -333,5 +335,55 @@ async def test_a_lost_connection_under_a_core_statement_is_unavailable(database_
                 await conn.fetch_one(sa.select(sa.func.pg_backend_pid()))
         async with database.connection() as conn:
             assert (await conn.fetch_row(PID))["pid"] != pid
+    finally:
+        await database.disconnect()
+
+
+async def test_a_write_on_a_server_turned_read_only_is_unavailable_and_renews_the_pool(
+    database_url: str,
+) -> None:
+    # What a demoted primary looks like to a connection that outlived the failover.
+    write = parse(
+        "write",
+        "-- read-only: no\nUPDATE users SET name = name WHERE id = -1 RETURNING pg_backend_pid()",
+    )
+    database = Database(database_url, min_size=1, max_size=1)
+    await database.connect()
+    try:
+        with pytest.raises(DatabaseUnavailable, match="switching servers") as refused:
+            async with database.connection() as conn:
+                pid = (await conn.fetch_row(PID))["pid"]
+                await (await conn.raw()).execute("SET default_transaction_read_only = on")
+                await conn.fetch_rows(write)
+        assert refused.value.reason == "read_only"
+        assert refused.value.during_failover
+        # That connection is gone from the pool: the next write gets one that takes writes.
+        async with database.connection() as conn:
+            assert (await conn.fetch_rows(write)) == []
+            assert (await conn.fetch_row(PID))["pid"] != pid
+        assert database.lost_since is None
+    finally:
+        await database.disconnect()
+
+
+async def test_a_url_naming_several_hosts_reaches_the_one_that_takes_writes(
+    database_url: str,
+) -> None:
+    parts = urlsplit(database_url)
+    if parts.hostname is None:
+        pytest.skip("the test server is reached through a Unix socket")
+    # Nothing listens on port 1: the pool goes on to the next host, as after a failover.
+    user = parts.netloc.rpartition("@")[0]
+    authority = f"{user}@127.0.0.1:1,{parts.hostname}:{parts.port or 5432}"
+    several = urlunsplit(parts._replace(netloc=authority))
+    reached: list[str] = []
+    database = Database(primary_dsn(several), min_size=1, max_size=1)
+    database.on_connect = reached.append
+    await database.connect()
+    try:
+        async with database.connection() as conn:
+            assert (await conn.fetch_row(PID))["pid"] > 0
+        assert reached == [database.server]
+        assert database.server is not None and database.server.endswith(f":{parts.port or 5432}")
     finally:
         await database.disconnect()

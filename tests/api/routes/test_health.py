@@ -5,7 +5,7 @@ from httpx import AsyncClient
 from service.api.app import create_app
 from service.db.database import Database
 from service.errors import DatabaseUnavailable
-from tests.utils import settings_for
+from tests.utils import fetchval, settings_for
 
 pytestmark = pytest.mark.anyio
 
@@ -19,10 +19,19 @@ async def test_live(client: AsyncClient) -> None:
     assert response.json() == {"status": "ok"}
 
 
-async def test_ready_when_the_database_answers(client: AsyncClient) -> None:
+async def test_ready_when_the_database_answers(client: AsyncClient, database_url: str) -> None:
+    server = await fetchval(
+        database_url,
+        "SELECT coalesce(host(inet_server_addr()) || ':' || inet_server_port(), 'local')",
+    )
     response = await client.get("/health/ready")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "databases": {"primary": "ok"}}
+    assert response.json() == {
+        "status": "ok",
+        "databases": {"primary": "ok"},
+        "primary": server,
+        "writable": True,
+    }
 
 
 async def test_not_ready_when_the_database_does_not_answer(
@@ -43,7 +52,12 @@ async def test_not_ready_when_the_database_does_not_answer(
         await unreachable.disconnect()
     assert ready.status_code == 503
     assert ready.headers["retry-after"] == "1"
-    assert ready.json() == {"status": "unavailable", "databases": {"primary": "down"}}
+    assert ready.json() == {
+        "status": "unavailable",
+        "databases": {"primary": "down"},
+        "primary": None,
+        "writable": False,
+    }
     assert live.status_code == 200
     assert blog.status_code == 503
     assert blog.headers["retry-after"] == "1"
