@@ -32,9 +32,21 @@ WHITESPACE = (
 )
 
 
+MAX_EMAIL_LENGTH = 254
+
+
 def normalize_email(email: str) -> str:
     """Emails are kept trimmed and lower-cased; compare them only in this form."""
     return email.strip(WHITESPACE).lower()
+
+
+def _normalized_email(email: str) -> str:
+    """The email as stored, within the length limit in that form too: lower-casing can lengthen
+    a string (`İ` becomes two characters), and a model built again from it must not fail."""
+    normalized = normalize_email(email)
+    if len(normalized) > MAX_EMAIL_LENGTH:
+        raise ValueError(f"must be at most {MAX_EMAIL_LENGTH} characters once lower-cased")
+    return normalized
 
 
 Name = Annotated[
@@ -45,7 +57,7 @@ Email = Annotated[
     StringConstraints(
         strip_whitespace=True, min_length=3, max_length=254, pattern=r"^[^@\s\x00]+@[^@\s\x00]+$"
     ),
-    AfterValidator(normalize_email),
+    AfterValidator(_normalized_email),
 ]
 Password = Annotated[str, StringConstraints(min_length=8, max_length=128)]
 # Any stored password fits these bounds; the upper one keeps a hostile value from costing more.
