@@ -24,7 +24,7 @@ from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 
 from service.api.app import create_app
-from service.db import migrations
+from service.db import embedded, migrations
 from service.db.database import Connection, Database
 from service.db.urls import asyncpg_dsn
 from tests.utils import (
@@ -50,8 +50,7 @@ def server_url() -> Iterator[str]:
     if url := os.environ.get("TEST_DATABASE_URL"):
         yield asyncpg_dsn(url)
         return
-    import pgserver  # only needed without TEST_DATABASE_URL
-
+    pgserver = embedded.import_pgserver()  # only needed without TEST_DATABASE_URL
     with tempfile.TemporaryDirectory(prefix="blog-api-test-") as data_dir:
         server = pgserver.get_server(Path(data_dir), cleanup_mode="stop")
         try:

@@ -26,6 +26,7 @@ from typing import Any
 import httpx
 import pytest
 
+from service.db import embedded
 from tests.utils import (
     APP_NAME,
     ScratchDatabase,
@@ -175,8 +176,7 @@ class OwnServer:
 
 @pytest.fixture(scope="module")
 def own_server() -> Iterator[OwnServer]:
-    import pgserver
-
+    pgserver = embedded.import_pgserver()
     with tempfile.TemporaryDirectory(prefix="blog-api-faults-") as data_dir:
         server = pgserver.get_server(Path(data_dir), cleanup_mode="stop")
         try:

@@ -36,3 +36,16 @@ def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
 NOT_MODIFIED: dict[int | str, dict[str, Any]] = {
     304: {"description": "The client's copy (`If-None-Match`) is current."}
 }
+
+
+CREATED: dict[int | str, dict[str, Any]] = {
+    201: {
+        "description": "Created; `Location` is the new resource's path.",
+        "headers": {
+            "Location": {
+                "description": "The path of what was created, e.g. `/blogs/12`.",
+                "schema": {"type": "string"},
+            }
+        },
+    }
+}

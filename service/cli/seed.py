@@ -5,9 +5,9 @@ comments. Rows go in through COPY (asyncpg's `copy_records_to_table`) in batches
 being generated in a thread while the server ingests the current one, so memory stays flat at any
 size.
 
-Every seeded user's password is `seeded-password` (SEED_PASSWORD): one Argon2 hash, computed
-once, is shared by all of them. Emails are `first.last.<id>@example.com`, lower-case; usernames
-and slugs come from the tables' own triggers.
+Every seeded user's password is `seeded-password`, fixed (there is no setting for it): one
+Argon2 hash, computed once, is shared by all of them. Emails are `first.last.<id>@example.com`,
+lower-case; usernames and slugs come from the tables' own triggers.
 
 Authors are skewed: each user's share of the blogs is log-normal, so a few write thousands and
 most write a handful or none. Blogs span the last two years in id order; a quarter of them were

@@ -2,7 +2,9 @@
 
 import json
 import os
+import warnings
 from pathlib import Path
+from types import ModuleType
 
 # pgserver keeps the pids of the processes using a server here, and stops the server when the
 # last of them exits. A process that died without exiting (SIGKILL, a crash) stays listed, and
@@ -34,13 +36,29 @@ def _forget_dead_handles(data_dir: Path) -> None:
         path.write_text(json.dumps([pid for pid in pids if isinstance(pid, int) and _alive(pid)]))
 
 
+def import_pgserver() -> ModuleType:
+    """The `pgserver` package, imported without platformdirs' RuntimeDirWarning.
+
+    On import, pgserver asks platformdirs for the user's runtime folder (for its lock file and,
+    when the data folder's path is too long, the server's socket). Without XDG_RUNTIME_DIR (a
+    container, a cron job, su) platformdirs falls back to /tmp/runtime-<uid> and warns, and
+    every command that starts the embedded server printed that line. The fallback suits
+    pgserver, so the warning says nothing a user can act on.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=UserWarning, module="platformdirs")
+        import pgserver  # optional: the [embedded] extra
+
+    return pgserver
+
+
 def start(data_dir: Path) -> str:
     """Start (or reuse) a server keeping its data in `data_dir`; return its URL.
 
     The server stops when the last process using it exits.
     """
     try:
-        import pgserver  # optional: the [embedded] extra
+        pgserver = import_pgserver()
     except ImportError:
         raise EmbeddedUnavailable(
             "DATABASE_URL is not set and the embedded server is not installed: "
@@ -49,4 +67,5 @@ def start(data_dir: Path) -> str:
     data_dir.mkdir(parents=True, exist_ok=True)
     _forget_dead_handles(data_dir)
     server = pgserver.get_server(data_dir, cleanup_mode="stop")
-    return server.get_uri()
+    uri: str = server.get_uri()
+    return uri

@@ -1,6 +1,7 @@
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -93,3 +94,22 @@ def test_a_pooler_without_a_direct_url_is_refused_for_migrations(
     monkeypatch.delenv("DATABASE_DIRECT_URL", raising=False)
     assert main(["migrate"]) == 1
     assert capsys.readouterr().err.startswith("error: DB_POOLER=pgbouncer: set DATABASE_DIRECT_URL")
+
+
+def test_a_command_on_the_embedded_server_prints_no_stray_warning(tmp_path: Path) -> None:
+    # Without XDG_RUNTIME_DIR (containers, cron, su) platformdirs warned on every command that
+    # started the embedded server, from pgserver's import.
+    unset = {"DATABASE_URL", "XDG_RUNTIME_DIR"}
+    env = {k: v for k, v in os.environ.items() if k not in unset}
+    result = subprocess.run(
+        [sys.executable, "-m", "service", "migrate", "--status"],
+        cwd=tmp_path,
+        env=env | {"PYTHONPATH": str(PROJECT_ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("pending  0001_")
+    assert "Warning" not in result.stderr, result.stderr

@@ -355,3 +355,13 @@ async def test_cli_refuses_blogs_without_authors(
     assert await anyio.to_thread.run_sync(cli.main, argv) == 2
     assert "authors" in capsys.readouterr().err
     assert await counts(url) == (0, 0)
+
+
+def test_the_help_names_the_password_and_no_setting_for_it(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit):
+        cli.main(["seed", "--help"])
+    text = capsys.readouterr().out
+    assert "`seeded-password`" in text
+    assert "SEED_PASSWORD" not in text

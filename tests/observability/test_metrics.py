@@ -59,6 +59,21 @@ async def test_requests_count_under_their_route_template(client: AsyncClient) ->
     )
 
 
+@pytest.mark.parametrize("path", ["/docs", "/redoc", "/openapi.json"])
+async def test_the_api_documents_are_counted_under_their_own_routes(
+    client: AsyncClient, path: str
+) -> None:
+    before = await scrape(client)
+    assert (await client.get(path)).status_code == 200
+    after = await scrape(client)
+    labels = {"method": "GET", "route": path, "status": "200"}
+    assert sample(after, "http_server_requests_total", **labels) == (
+        sample(before, "http_server_requests_total", **labels) + 1
+    )
+    unmatched = {"method": "GET", "route": "unmatched", "status": "200"}
+    assert sample(after, "http_server_requests_total", **unmatched) == 0
+
+
 async def test_build_info_names_the_versions(client: AsyncClient) -> None:
     text = await scrape(client)
     assert re.search(r'blog_api_build_info\{postgresql="\d+[^"]*",python="3\.\d+', text), text

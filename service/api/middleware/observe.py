@@ -3,8 +3,9 @@ the per-request cost is a few dictionary lookups and clock reads).
 
 - `X-Request-ID`: a client's own id is kept when it is 1-64 characters of `A-Za-z0-9._-`,
   otherwise a new one is made; it is returned on every response and set in the logging context.
-- Metrics are labelled by the route template that answered (`/blogs/{blog_id}`), or `unmatched`,
-  so made-up paths cannot grow the label set. `/metrics` is left out of its own numbers.
+- Metrics are labelled by the route template that answered (`/blogs/{blog_id}`, `/docs`),
+  or `unmatched`, so made-up paths cannot grow the label set. `/metrics` is left out of its own
+  numbers.
 - An exception no handler knew becomes a JSON 500 carrying the request id, and is logged.
 - The access log is one line per request (ACCESS_LOG): method, route, status, duration, request
   id and, when a token named them, the user id. A request slower than SLOW_REQUEST_MS is logged
@@ -77,7 +78,7 @@ class Observe:
         finally:
             in_progress.dec()
             elapsed = time.perf_counter() - started
-            route = getattr(scope.get("route"), "path", _UNMATCHED)
+            route = _route_label(scope)
             counted, timed = self._series(method, route, status)
             counted.inc()
             timed.observe(elapsed)
@@ -122,6 +123,23 @@ def _internal_error_start() -> Message:
         "status": 500,
         "headers": [(b"content-type", b"application/json")],
     }
+
+
+def _route_label(scope: Scope) -> str:
+    """The template of the route that answered, or `unmatched`."""
+    route = scope.get("route")
+    if route is not None:
+        path: str = route.path
+        return path
+    # Starlette's plain routes (FastAPI's /docs, /redoc and /openapi.json) leave the endpoint
+    # that answered in the scope, but not the route: find the route by it.
+    endpoint, router = scope.get("endpoint"), scope.get("router")
+    if endpoint is not None and router is not None:
+        for candidate in router.routes:
+            if getattr(candidate, "endpoint", None) is endpoint:
+                found: str = candidate.path
+                return found
+    return _UNMATCHED
 
 
 def _request_id(scope: Scope) -> str:

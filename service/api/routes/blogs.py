@@ -11,7 +11,7 @@ from service.api.dependencies import (
     Reader,
     SettingsDep,
 )
-from service.api.openapi import NOT_MODIFIED, responses
+from service.api.openapi import CREATED, NOT_MODIFIED, responses
 from service.api.pages import blog_page
 from service.api.parameters import (
     AuthorId,
@@ -33,7 +33,7 @@ router = APIRouter(prefix="/blogs", tags=["blogs"])
     dependencies=[CountedWrite],
     status_code=status.HTTP_201_CREATED,
     response_model=Blog,
-    responses=responses(400, 401, 413, 429),
+    responses=CREATED | responses(400, 401, 413, 429),
     summary="Write a blog",
     description=(
         "Write a blog as the current user, with a description and up to 10 tags (kept as "
@@ -43,7 +43,9 @@ router = APIRouter(prefix="/blogs", tags=["blogs"])
 )
 async def create_blog(db: DbDep, user: CurrentUser, data: BlogCreate) -> Response:
     blog = await blogs.create_blog(db=db, owner=user, data=data)
-    return etags.blog_response(blog, status_code=201)
+    response = etags.blog_response(blog, status_code=201)
+    response.headers["Location"] = f"/blogs/{blog.id}"
+    return response
 
 
 @router.get(

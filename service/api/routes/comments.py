@@ -3,7 +3,7 @@ from fastapi import APIRouter, Response, status
 from service import comments
 from service.api import etags
 from service.api.dependencies import CountedWrite, CurrentUser, CursorsDep, DbDep, Reader
-from service.api.openapi import NOT_MODIFIED, responses
+from service.api.openapi import CREATED, NOT_MODIFIED, responses
 from service.api.pages import comment_page
 from service.api.parameters import BlogId, CommentId, Cursor, IfNoneMatch, Limit
 from service.models import DEFAULT_PAGE_SIZE, Comment, CommentCreate, CommentPage
@@ -16,7 +16,7 @@ router = APIRouter(prefix="/blogs/{blog_id}/comments", tags=["comments"])
     dependencies=[CountedWrite],
     status_code=status.HTTP_201_CREATED,
     response_model=Comment,
-    responses=responses(400, 401, 404, 413, 429),
+    responses=CREATED | responses(400, 401, 404, 413, 429),
     summary="Comment on a blog",
     description=(
         "Write a comment on a blog as the current user. The body is trimmed and holds 1-10,000 "
@@ -24,9 +24,11 @@ router = APIRouter(prefix="/blogs/{blog_id}/comments", tags=["comments"])
     ),
 )
 async def create_comment(
-    db: DbDep, user: CurrentUser, blog_id: BlogId, data: CommentCreate
+    db: DbDep, user: CurrentUser, blog_id: BlogId, data: CommentCreate, response: Response
 ) -> Comment:
-    return await comments.create_comment(db=db, blog_id=blog_id, author=user, data=data)
+    comment = await comments.create_comment(db=db, blog_id=blog_id, author=user, data=data)
+    response.headers["Location"] = f"/blogs/{blog_id}/comments/{comment.id}"
+    return comment
 
 
 @router.get(

@@ -13,7 +13,7 @@ from service.api.dependencies import (
     SignedInReader,
     SignupLimitsDep,
 )
-from service.api.openapi import NOT_MODIFIED, responses
+from service.api.openapi import CREATED, NOT_MODIFIED, responses
 from service.api.pages import blog_page, user_page
 from service.api.parameters import Cursor, IfNoneMatch, Limit, UserId
 from service.models import (
@@ -35,7 +35,7 @@ router = APIRouter(prefix="/users", tags=["users"])
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=User,
-    responses=responses(400, 409, 413, 429),
+    responses=CREATED | responses(400, 409, 413, 429),
     summary="Sign up",
     description=(
         "Create a user. The email is stored trimmed and lower-cased; "
@@ -51,9 +51,12 @@ async def create_user(
     signup_limits: SignupLimitsDep,
     address: ClientAddress,
     data: UserCreate,
+    response: Response,
 ) -> User:
     await signup_limits.count(db=db, address=address)
-    return await users.create_user(db=db, hasher=hasher, data=data)
+    user = await users.create_user(db=db, hasher=hasher, data=data)
+    response.headers["Location"] = f"/users/{user.id}"
+    return user
 
 
 @router.get(
