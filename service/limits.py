@@ -11,8 +11,9 @@ import hashlib
 import math
 import random
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from service.db import queries
@@ -46,14 +47,41 @@ class KnownOverLimit:
     (a right password from elsewhere, which takes an account-wide attempt back, is the one case
     where it refuses a little longer than the database would, at most one window)."""
 
-    def __init__(self, max_keys: int = KNOWN_OVER_LIMIT_KEYS, *, counting: int = 4) -> None:
+    def __init__(self, max_keys: int = KNOWN_OVER_LIMIT_KEYS) -> None:
         self._until: dict[str, float] = {}
         self._max_keys = max_keys
-        # At most this many counts go to the database at once; the others wait, then look here
-        # again. A burst of attempts from one client thus costs a few round trips, not one
-        # each: the first answers over the limit, and the rest are refused from memory, while
-        # the pool stays free for everyone else.
-        self.counting = asyncio.Semaphore(counting)
+        self._counting: dict[str, _KeyLock] = {}
+
+    @asynccontextmanager
+    async def counting(self, keys: Sequence[str]) -> AsyncIterator[None]:
+        """One count at a time per key; the others on that key wait, then look here again. A
+        burst of attempts from one client thus costs a few round trips, not one each: the first
+        answers over the limit, and the rest are refused from memory.
+
+        The lock is the keys' own, never one shared by different clients: its holder may wait
+        for a pooled connection (up to DB_ACQUIRE_TIMEOUT), and only attempts on the same keys
+        may wait behind it, not every login, sign-up and write of the process. Keys are taken
+        in sorted order, so two attempts sharing some of them cannot wait on each other."""
+        registered: list[str] = []
+        acquired: list[asyncio.Lock] = []
+        try:
+            for key in sorted(set(keys)):
+                entry = self._counting.get(key)
+                if entry is None:
+                    entry = self._counting[key] = _KeyLock()
+                entry.users += 1
+                registered.append(key)
+                await entry.lock.acquire()
+                acquired.append(entry.lock)
+            yield
+        finally:
+            for lock in acquired:
+                lock.release()
+            for key in registered:
+                entry = self._counting[key]
+                entry.users -= 1
+                if entry.users == 0:
+                    del self._counting[key]
 
     def seconds_left(self, keys: Sequence[str]) -> float:
         """How long the first key still known to be over its limit stays so; 0 for none."""
@@ -75,6 +103,14 @@ class KnownOverLimit:
         self._until[key] = time.monotonic() + seconds_left
 
 
+@dataclass
+class _KeyLock:
+    """A key's counting lock, and how many attempts hold or wait for it (gone at none)."""
+
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    users: int = 0
+
+
 def _refuse(message: str, seconds_left: float) -> TooManyAttempts:
     return TooManyAttempts(message, retry_after=max(math.ceil(seconds_left), 1))
 
@@ -84,7 +120,7 @@ async def count(
 ) -> None:
     """Count one attempt under each limit; TooManyAttempts if any of them is now over."""
     limits = {limit.key(*subject): limit for limit, subject in attempts}
-    async with known.counting:
+    async with known.counting(list(limits)):
         if seconds_left := known.seconds_left(list(limits)):
             raise _refuse(message, seconds_left)
         rows = await db.fetch_rows(

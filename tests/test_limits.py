@@ -3,6 +3,7 @@
 import asyncio
 
 import pytest
+from prometheus_client import REGISTRY
 
 from service import limits
 from service.db.database import Connection, Database
@@ -11,6 +12,7 @@ from service.limits import KnownOverLimit, Limit
 from tests.utils import (
     ScratchDatabase,
     connect,
+    eventually,
     fetchval,
     in_process,
     settings_for,
@@ -170,3 +172,46 @@ async def test_concurrent_writes_past_a_user_s_limit_are_429_and_change_nothing(
             writer.id,
         )
     assert made <= 4  # the first blog and at most three more rows (an edit adds none)
+
+
+async def test_counts_waiting_for_the_pool_hold_up_no_other_client(
+    scratch_database: ScratchDatabase,
+) -> None:
+    """Attempts from four clients wait for the pool's only connection; a fifth client's attempt,
+    on a connection it already holds, is counted meanwhile instead of queueing behind them."""
+    url = await scratch_database()
+    database = Database(url, min_size=1, max_size=1, acquire_timeout=60)
+    await database.connect()
+    known = KnownOverLimit()
+
+    async def attempt(db: Connection, client: str) -> None:
+        await limits.count(db=db, attempts=[(LOOSE, (client,))], message="no", known=known)
+
+    async def attempt_on_a_new_connection(client: str) -> None:
+        async with database.connection() as db:
+            await attempt(db, client)
+
+    try:
+        async with database.connection() as held:
+            await held.raw()  # the pool's only connection
+            before = _waiting_for_a_connection()
+            waiting = [
+                asyncio.create_task(attempt_on_a_new_connection(f"waiting-{n}")) for n in range(4)
+            ]
+
+            async def four_wait() -> bool:
+                return _waiting_for_a_connection() == before + 4
+
+            await eventually(four_wait, within=10, what="four attempts waiting for the pool")
+            # Far less than the waiters' acquire timeout: queued behind them, this never ends.
+            await asyncio.wait_for(attempt(held, "another client"), timeout=10)
+            assert not any(task.done() for task in waiting)
+        await asyncio.gather(*waiting)
+    finally:
+        await database.disconnect()
+    hits = await fetchval(url, "SELECT sum(hits) FROM rate_limits")
+    assert hits == 5
+
+
+def _waiting_for_a_connection() -> float:
+    return REGISTRY.get_sample_value("db_client_connection_pending_requests") or 0.0
