@@ -104,6 +104,13 @@ def _search_page(rows: list[Row], limit: int) -> tuple[list[Blog], BlogKey | Non
     return items, (to_micros(resume["created_at"]), resume["id"])
 
 
+def _in_lock_order(tags: list[str]) -> list[str]:
+    """Tags in the one order every writer creates (and so locks) them in: two writers given the
+    same tags in opposite orders would otherwise each hold one and wait for the other (a
+    deadlock, one write cancelled). The order sent means nothing: tags are shown sorted."""
+    return sorted(tags)
+
+
 async def create_blog(*, db: Connection, owner: User, data: BlogCreate) -> Blog:
     row = await db.fetch_row(
         queries.BLOG_CREATE,
@@ -111,7 +118,7 @@ async def create_blog(*, db: Connection, owner: User, data: BlogCreate) -> Blog:
         title=data.title,
         body=data.body,
         description=data.description,
-        tags=data.tags,
+        tags=_in_lock_order(data.tags),
     )
     if row is None:
         # The owner deleted their account while this request was on its way: so is the token.
@@ -229,7 +236,7 @@ async def update_blog(
         title=data.title if "title" in fields else None,
         body=data.body if "body" in fields else None,
         description=data.description if "description" in fields else None,
-        tags=data.tags if "tags" in fields else None,
+        tags=_in_lock_order(data.tags) if "tags" in fields else None,
         versions=versions,
     )
     if row is None:

@@ -1,0 +1,65 @@
+"""Writers tagging blogs with the same tags lock those tags in one order, whatever order each
+sends them in, so two of them never deadlock (PostgreSQL would cancel one: a failed write)."""
+
+import asyncio
+
+import pytest
+
+from tests.utils import ScratchDatabase, connect, eventually, in_process, sign_up_with
+
+pytestmark = pytest.mark.anyio
+
+
+async def _lock_waiters(url: str) -> int:
+    async with connect(url) as admin:
+        waiting: int = await admin.fetchval(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+    return waiting
+
+
+@pytest.mark.parametrize("edit", [False, True], ids=["create", "update"])
+async def test_two_writers_with_the_same_tags_in_opposite_orders_both_succeed(
+    scratch_database: ScratchDatabase, edit: bool
+) -> None:
+    """A third transaction holds tag `alpha`, so the first writer (alpha, beta) waits for it.
+    The second (beta, alpha), were it to lock in its own order, would take `beta` and wait for
+    `alpha` too; once `alpha` is free the first takes it and waits for `beta`: a deadlock."""
+    url = await scratch_database()
+    async with in_process(url, min_size=2, max_size=4) as client:
+        ada = await sign_up_with(client, "Ada")
+        ids = []
+        for title in ("one", "two"):
+            made = await client.post(
+                "/blogs",
+                json={"title": title, "body": "b", "tags": ["alpha", "beta"]},
+                headers=ada.headers,
+            )
+            assert made.status_code == 201, made.text
+            ids.append(made.json()["id"])
+
+        def write(n: int, tags: list[str]):  # type: ignore[no-untyped-def]
+            if edit:
+                return client.patch(f"/blogs/{ids[n]}", json={"tags": tags}, headers=ada.headers)
+            return client.post(
+                "/blogs", json={"title": "t", "body": "b", "tags": tags}, headers=ada.headers
+            )
+
+        async with connect(url) as holder:
+            blocker = holder.transaction()
+            await blocker.start()
+            await holder.execute("SELECT FROM tags WHERE name = 'alpha' FOR UPDATE")
+            first = asyncio.create_task(write(0, ["alpha", "beta"]))
+
+            async def waiting(count: int) -> bool:
+                return await _lock_waiters(url) == count
+
+            await eventually(lambda: waiting(1), within=10, what="the first writer to wait")
+            second = asyncio.create_task(write(1, ["beta", "alpha"]))
+            await eventually(lambda: waiting(2), within=10, what="the second writer to wait")
+            await blocker.rollback()
+        answers = await asyncio.gather(first, second)
+    assert [answer.status_code for answer in answers] == [200 if edit else 201] * 2, [
+        answer.text for answer in answers
+    ]
