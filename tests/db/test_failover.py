@@ -1,6 +1,7 @@
 """The loss of the primary, on a real pg_auto_failover cluster (tests/ha_cluster.py), through the
 service served as a real process on the cluster's multi-host URL: no acknowledged write is lost,
-no request fails with a 500, and writes go on on the new primary."""
+no request fails with a 500, no anonymous read fails (they are served by the standby), and
+writes go on on the new primary."""
 
 import asyncio
 import re
@@ -65,6 +66,8 @@ async def test_no_acknowledged_write_is_lost_when_the_primary_dies(
     survivor = next(node for node in cluster.nodes if node is not lost)
     assert 500 not in traffic.write_statuses, traffic.write_statuses
     assert 500 not in traffic.read_statuses, traffic.read_statuses
+    # Anonymous reads stayed on the standby while there was no primary, and on it once promoted.
+    assert traffic.failed_reads == 0, traffic.read_statuses
     stored = await fetchval(
         cluster.node_url(survivor),
         "SELECT array_agg(id) FROM blogs WHERE id = ANY($1)",
