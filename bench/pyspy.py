@@ -54,7 +54,10 @@ FALLBACK = (
     ("ours: SecurityHeaders middleware", r"middleware/security_headers\.py"),
     ("ours: EarlyRefusals middleware", r"middleware/early_refusals\.py"),
     ("ours: RequestBodyLimits middleware", r"middleware/body_limit\.py"),
-    ("uvicorn + our http_protocol: HTTP parse + write", r"uvicorn/protocols/|cli/http_protocol"),
+    (
+        "the server: HTTP parse + write (uvicorn, or granian's ASGI glue)",
+        r"uvicorn/protocols/|cli/http_protocol|granian/",
+    ),
     ("service: routes + data functions, other", r"service/(?!cli/|__main__)"),
     ("FastAPI telemetry checks", r"fastapi/telemetry/|opentelemetry"),
     ("FastAPI + Starlette: routing + endpoint call", r"starlette/routing\.py|fastapi/routing\.py"),

@@ -1,6 +1,6 @@
 """`python bench/soak.py`: a bounded soak test of the real server under mixed load.
 
-Starts `python -m service serve` (uvicorn, one worker) on a loopback port, on a scratch database
+Starts `python -m service serve` (one worker) on a loopback port, on a scratch database
 it creates and drops (on --server-url), or on --database-url as it is. It signs up users, then
 drives reads and writes from many concurrent clients for --duration seconds and reports
 throughput, latency, errors by status, server memory and the most database connections seen.

@@ -12,6 +12,7 @@ from service.api import error_handlers
 from service.api.cursors import CursorCodec
 from service.api.middleware.body_limit import RequestBodyLimits
 from service.api.middleware.early_refusals import EarlyRefusals
+from service.api.middleware.header_count import HeaderCountLimit
 from service.api.middleware.observe import Observe
 from service.api.middleware.security_headers import SecurityHeaders
 from service.api.realworld import install as install_realworld
@@ -157,6 +158,7 @@ def create_app(
         max_bytes=settings.max_body_bytes,
         timeout_seconds=settings.body_timeout_seconds,
     )
+    app.add_middleware(HeaderCountLimit, max_headers=settings.max_headers)
     app.add_middleware(
         EarlyRefusals,
         routes={

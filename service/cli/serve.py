@@ -1,11 +1,20 @@
-"""`python -m service serve`: migrate, then serve the API with uvicorn."""
+"""`python -m service serve`: migrate, then serve the API with granian.
+
+The server's own limits guard the request head and the connections, before the app sees a
+request: a head over MAX_HEADER_BYTES (its HTTP/1 buffer) or over 100 fields is answered 431
+and the connection closed; a head not received within HEADER_TIMEOUT_SECONDS of the connection
+or of the previous response is cut off (the connection closed, no answer); a worker accepts at
+most MAX_CONNECTIONS connections at once, and the next ones wait in the listen backlog until one
+ends. MAX_HEADERS below 100, the body's limits and X-Forwarded-For are the app's
+(`service.api.middleware`, `service.cli.worker`).
+"""
 
 import argparse
 import atexit
 import os
 import shutil
-import signal
 import tempfile
+from typing import Any
 
 from service.cli.database_url import database_url, direct_url
 from service.cli.errors import CommandError
@@ -13,11 +22,12 @@ from service.cli.migrate import apply
 from service.observability import logs
 from service.settings import Settings
 
+# How long workers get to finish the requests in flight after SIGTERM, before they are killed.
+GRACEFUL_SHUTDOWN_SECONDS = 10
+
 
 def _serve(args: argparse.Namespace, settings: Settings) -> None:
-    import uvicorn  # only this command needs the server
-
-    from service.cli.http_protocol import LimitedHttpToolsProtocol
+    log_config = logs.dict_config(fmt=settings.log_format, level=settings.log_level)
 
     host = args.host or settings.host
     if refusals := settings.refusals_on(host):
@@ -34,30 +44,41 @@ def _serve(args: argparse.Namespace, settings: Settings) -> None:
         _share_metrics_between_workers()
     port = args.port or settings.port
     print(f"serving on http://{host}:{port} (docs at /docs)")
-    # uvicorn shuts down gracefully on SIGTERM or Ctrl+C, then restores the previous handler and
-    # raises the signal again; with a no-op handler that ends in a normal exit 0 (which also lets
-    # the embedded server stop), not death by signal or a KeyboardInterrupt traceback.
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: None)
-    uvicorn.run(
+    _run_granian(settings, host=host, port=port, workers=workers, log_config=log_config)
+
+
+def _run_granian(
+    settings: Settings, *, host: str, port: int, workers: int, log_config: dict[str, Any]
+) -> None:
+    """Serve until SIGTERM or SIGINT, then let the workers finish what they are answering."""
+    from granian.constants import HTTPModes, Interfaces, Loops
+    from granian.http import HTTP1Settings
+    from granian.log import LogLevels
+    from granian.server import Server
+
+    Server(
         "service.cli.worker:create_worker_app",
         factory=True,
-        host=host,
+        address=host,
         port=port,
+        interface=Interfaces.ASGI,
+        loop=Loops.uvloop,
+        # HTTP/1 only: the head limits below are HTTP/1 settings, and no client of ours speaks
+        # HTTP/2 without TLS.
+        http=HTTPModes.http1,
         workers=workers,
-        log_config=logs.dict_config(fmt=settings.log_format, level=settings.log_level),
-        log_level=settings.log_level,
-        access_log=False,  # ours is service.access (ACCESS_LOG)
-        timeout_graceful_shutdown=10,
-        # Limits on the request head and on open connections; it reads them from the
-        # environment in each worker process (see its docstring).
-        http=LimitedHttpToolsProtocol,
-        # X-Forwarded-For/-Proto only from the proxies FORWARDED_ALLOW_IPS names. Empty
-        # trusts none: no proxy-headers middleware at all (uvicorn would otherwise trust
-        # 127.0.0.1 by default), so request.client is always the peer.
-        proxy_headers=bool(settings.forwarded_allow_ips),
-        forwarded_allow_ips=settings.forwarded_allow_ips or "",
-    )
+        backpressure=settings.max_connections,
+        http1_settings=HTTP1Settings(
+            header_read_timeout=round(settings.header_timeout_seconds * 1000),
+            max_buffer_size=settings.max_header_bytes,
+        ),
+        log_dictconfig=log_config,
+        log_level=LogLevels(settings.log_level),
+        log_access=False,  # ours is service.access (ACCESS_LOG)
+        # A worker that dies is replaced; one that keeps dying at start stops serve.
+        respawn_failed_workers=True,
+        workers_kill_timeout=GRACEFUL_SHUTDOWN_SECONDS,
+    ).serve()
 
 
 def _share_metrics_between_workers() -> None:

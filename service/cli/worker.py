@@ -1,5 +1,5 @@
-"""The app as a worker process of `serve` builds it: a worker that ends with the process that
-started it.
+"""The app as a worker process of `serve` builds it: behind the proxies FORWARDED_ALLOW_IPS
+names, in a worker that ends with the process that started it.
 
 With `--workers N` the server's supervisor (`serve` itself) spawns the workers that hold the
 listening socket. If the supervisor dies without stopping them (SIGKILL, the OOM killer, a
@@ -17,9 +17,11 @@ import sys
 import threading
 import time
 
-from fastapi import FastAPI
+from granian.utils.proxies import wrap_asgi_with_proxy_headers
+from starlette.types import ASGIApp
 
 from service.api.app import create_app
+from service.settings import Settings
 
 # <linux/prctl.h>
 _PR_SET_PDEATHSIG = 1
@@ -27,12 +29,19 @@ _PR_SET_PDEATHSIG = 1
 _WATCH_INTERVAL = 0.5
 
 
-def create_worker_app() -> FastAPI:
+def create_worker_app() -> ASGIApp:
     """The app factory `serve` hands to the server."""
     parent = multiprocessing.parent_process()
     if parent is not None and parent.pid is not None:  # a spawned worker, not `serve` itself
         exit_with_parent(parent.pid)
-    return create_app()
+    settings = Settings()
+    app = create_app(settings)
+    if not settings.forwarded_allow_ips:
+        # Trust no proxy: the client is always the socket's peer, whatever X-Forwarded-For says.
+        return app
+    # X-Forwarded-For and -Proto, only from a peer FORWARDED_ALLOW_IPS names.
+    wrapped: ASGIApp = wrap_asgi_with_proxy_headers(app, settings.forwarded_allow_ips)
+    return wrapped
 
 
 def exit_with_parent(parent_pid: int) -> None:

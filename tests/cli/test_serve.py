@@ -147,3 +147,4 @@ def _port_free(port: int) -> bool:
         except OSError:
             return False
         return True
+

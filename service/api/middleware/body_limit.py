@@ -9,7 +9,7 @@ stops reading, and whatever it answers is dropped.
 
 A request with neither Content-Length nor Transfer-Encoding has no body (most GETs) and goes
 straight through: no wrapper, no timer. The request head has its own limits in the server
-protocol (`service.cli.http_protocol`).
+(`service.cli.serve`).
 """
 
 import asyncio
