@@ -1,9 +1,11 @@
+import logging
 import os
-import sys
 
 from service.cli.errors import CommandError
 from service.db import embedded
 from service.settings import Settings
+
+logger = logging.getLogger(__name__)
 
 
 def database_url(settings: Settings) -> str:
@@ -11,10 +13,7 @@ def database_url(settings: Settings) -> str:
     if settings.database_url:
         return settings.database_url
     data_dir = settings.embedded_data_dir.resolve()
-    print(
-        f"DATABASE_URL is not set: starting PostgreSQL in {data_dir}",
-        file=sys.stderr,
-    )
+    logger.info("DATABASE_URL is not set: starting PostgreSQL in %s", data_dir)
     url = embedded.start(data_dir)
     os.environ["DATABASE_URL"] = url
     return url

@@ -2,18 +2,20 @@
 
 import argparse
 import asyncio
+from collections.abc import Callable
 
 from service.cli.database_url import direct_url
 from service.db import migrations
 from service.settings import Settings
 
 
-def apply(url: str, settings: Settings) -> None:
+def apply(url: str, settings: Settings, *, say: Callable[[str], object] = print) -> None:
+    """Apply pending migrations, saying what was done (a line to stdout, or `say`)."""
     applied = asyncio.run(migrations.migrate(url, search_config=settings.search_config))
     for migration in applied:
-        print(f"applied {migration.file_name}")
+        say(f"applied {migration.file_name}")
     if not applied:
-        print("migrations: up to date")
+        say("migrations: up to date")
 
 
 def _migrate(args: argparse.Namespace, settings: Settings) -> None:

@@ -11,6 +11,8 @@ ends. MAX_HEADERS below 100, the body's limits and X-Forwarded-For are the app's
 
 import argparse
 import atexit
+import logging
+import logging.config
 import os
 import shutil
 import tempfile
@@ -22,19 +24,24 @@ from service.cli.migrate import apply
 from service.observability import logs
 from service.settings import Settings
 
+logger = logging.getLogger("service.serve")
+
 # How long workers get to finish the requests in flight after SIGTERM, before they are killed.
 GRACEFUL_SHUTDOWN_SECONDS = 10
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> None:
+    # From the first line on, everything serve says goes through the log format the workers use.
     log_config = logs.dict_config(fmt=settings.log_format, level=settings.log_level)
+    logging.config.dictConfig(log_config)
+    logging.captureWarnings(True)
 
     host = args.host or settings.host
     if refusals := settings.refusals_on(host):
         raise CommandError("; ".join(refusals))
     url = database_url(settings)  # starts the embedded server when DATABASE_URL is unset
     if settings.migrate_on_start:
-        apply(direct_url(settings, url), settings)
+        apply(direct_url(settings, url), settings, say=logger.info)
     settings.warn_about_random_secret()
     if not os.environ.get("TOKEN_SECRET"):
         # One random secret for every worker, so a token from one is good at the others.
@@ -43,7 +50,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> None:
     if workers > 1:
         _share_metrics_between_workers()
     port = args.port or settings.port
-    print(f"serving on http://{host}:{port} (docs at /docs)")
+    logger.info("serving on http://%s:%d (docs at /docs)", host, port)
     _run_granian(settings, host=host, port=port, workers=workers, log_config=log_config)
 
 

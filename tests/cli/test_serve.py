@@ -3,6 +3,7 @@ PostgreSQL: everything a client can see is shared (limits, tokens, cursors, ETag
 worker answers."""
 
 import asyncio
+import json
 import os
 import signal
 import socket
@@ -148,3 +149,27 @@ def _port_free(port: int) -> bool:
             return False
         return True
 
+
+async def test_with_json_logs_every_line_from_the_first_is_a_json_object(
+    scratch_database: ScratchDatabase,
+) -> None:
+    url = await scratch_database(migrated=False)
+    # Migrations at start and a random secret's warning: lines serve writes before the workers.
+    settings = {"LOG_FORMAT": "json", "LOG_LEVEL": "info", "MIGRATE_ON_START": "true"}
+    async with serving(url, WORKERS="2", TOKEN_SECRET="", **settings) as server:
+        async with server.client(timeout=30) as client:
+            assert (await client.get("/blogs")).status_code == 200
+        server.process.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(server.process.wait(), timeout=30) == 0
+        lines = server.log.read_text().splitlines()
+    records = []
+    for line in lines:
+        try:
+            records.append(json.loads(line))
+        except ValueError:
+            pytest.fail(f"not a JSON object: {line!r}")
+    assert all(isinstance(record, dict) for record in records)
+    messages = [record["message"] for record in records]
+    assert any(m.startswith("applied 0001_") for m in messages), messages
+    assert any("TOKEN_SECRET is not set" in m for m in messages), messages
+    assert any(m.startswith("serving on http://127.0.0.1:") for m in messages), messages
