@@ -4,7 +4,10 @@ no request fails with a 500, no anonymous read fails (they are served by the sta
 writes go on on the new primary."""
 
 import asyncio
+import os
 import re
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 
@@ -13,7 +16,7 @@ import pytest
 from service.db import migrations
 from tests.failover_traffic import Traffic
 from tests.ha_cluster import AutoFailoverCluster, auto_failover_cluster
-from tests.utils import fetchval, serving, sign_up_with
+from tests.utils import PROJECT_ROOT, fetchval, serving, sign_up_with
 
 pytestmark = pytest.mark.anyio
 
@@ -78,9 +81,26 @@ async def test_no_acknowledged_write_is_lost_when_the_primary_dies(
     assert ready.json()["primary"] == survivor.address
     assert ready.json()["writable"] is True
     assert _metric(metrics, "blog_api_failovers_seen") >= 1
+    # The command line follows the primary too: the first host it names is the lost one.
+    for command in (("migrate", "--status"), ("sql", "run", "activity")):
+        done = await _service_command(url, *command)
+        assert done.returncode == 0, done.stdout + done.stderr
     refused = traffic.write_statuses[503] + traffic.read_statuses[503]
     counted = _metric(metrics, "blog_api_failover_refusals_total")
     assert 0 < counted <= refused if refused else counted == 0
+
+
+async def _service_command(url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    environment = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "DATABASE_URL": url}
+    return await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "service", *args],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 async def _until(done: Callable[[], bool], *, within: float) -> None:
