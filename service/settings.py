@@ -56,6 +56,10 @@ class Settings(BaseSettings):
 
     search_config: str = "simple"
 
+    read_cache: bool = True
+    read_cache_max_mb: int = Field(default=64, ge=1)
+    read_cache_max_age_seconds: float = Field(default=60.0, gt=0)
+
     max_body_bytes: int = Field(default=1024 * 1024, ge=1)
     # The bounds are the server's (granian's HTTP/1 buffer and header read timeout, hyper's
     # cap of 100 header fields).

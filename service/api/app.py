@@ -11,14 +11,17 @@ from service import __version__
 from service.api import error_handlers
 from service.api.cursors import CursorCodec
 from service.api.middleware.body_limit import RequestBodyLimits
+from service.api.middleware.cache_store import ResponseStore
 from service.api.middleware.early_refusals import EarlyRefusals
 from service.api.middleware.header_count import HeaderCountLimit
 from service.api.middleware.observe import Observe
+from service.api.middleware.read_cache import ReadCache
 from service.api.middleware.security_headers import SecurityHeaders
 from service.api.realworld import install as install_realworld
 from service.api.routes import auth, blogs, comments, feed, health, tags, users
 from service.api.routes import metrics as metrics_route
 from service.db.database import Database
+from service.db.invalidations import InvalidationListener
 from service.db.replicas import Databases
 from service.db.urls import primary_dsn
 from service.deployment import check_search_config, deployment_id, server_version
@@ -35,6 +38,12 @@ Log in at `POST /auth/token` and send the token as `Authorization: Bearer <token
 Lists are keyset pages: pass a page's `next_cursor` as `cursor` to get the next one.
 
 The RealWorld ("Conduit") API is served under `/api`, with `Authorization: Token <token>`.
+
+Anonymous reads (no `Authorization`, no cookie) of blogs, lists, profiles, comments and tags
+may be answered from the server's memory. A page is dropped as soon as a change it shows
+commits (milliseconds later), and is never older than `READ_CACHE_MAX_AGE_SECONDS` (60 s by
+default); signed-in readers always read the database. These responses carry
+`Vary: Authorization`. The operator turns it off with `READ_CACHE=false`.
 """
 
 
@@ -59,6 +68,28 @@ def database_from(settings: Settings, url: str | None = None) -> Database:
     )
 
 
+def _read_cache(
+    settings: Settings, database: Database
+) -> tuple[ResponseStore | None, InvalidationListener | None]:
+    """The response cache and the listener that keeps it exact (READ_CACHE), or neither."""
+    if not settings.read_cache:
+        return None, None
+    store = ResponseStore(
+        max_bytes=settings.read_cache_max_mb * 1024 * 1024,
+        max_age=settings.read_cache_max_age_seconds,
+        # A replica further behind than REPLICA_MAX_LAG at its latest check gets no reads.
+        replica_window=settings.replica_max_lag + 2 * settings.replica_check_seconds,
+    )
+    listener = InvalidationListener(
+        # The server itself, as the pool reaches it: never a replica, never through PgBouncer.
+        settings.database_direct_url or database.url,
+        on_invalidate=store.invalidate,
+        on_up=store.listener_up,
+        on_down=store.listener_down,
+    )
+    return store, listener
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -80,6 +111,7 @@ def create_app(
         max_lag=settings.replica_max_lag,
         check_seconds=settings.replica_check_seconds,
     )
+    store, listener = _read_cache(settings, database)
     tracer_provider = tracer_provider or tracing.provider_from_environment()
     if tracer_provider is not None:
         for pool in (database, *replicas):
@@ -108,8 +140,12 @@ def create_app(
             # What start-up made lives as long as the process: keep the garbage collector from
             # walking it again on every full collection (pauses of tens of ms otherwise).
             gc.freeze()
+            if listener is not None:
+                listener.start()
             yield
         finally:
+            if listener is not None:
+                await listener.stop()
             hasher.close()
             await pools.disconnect()
 
@@ -129,6 +165,7 @@ def create_app(
     app.state.settings = settings
     app.state.databases = pools
     app.state.cursors = CursorCodec(settings.token_secret)
+    app.state.read_cache, app.state.read_cache_listener = store, listener
     known_over_limit = KnownOverLimit()
     login_window = settings.login_failure_window_seconds
     login_limits = LoginLimits(
@@ -168,6 +205,8 @@ def create_app(
             ("POST", "/api/users/login"): (login_limits.known_over, LoginLimits.message),
         },
     )
+    # In front of routing; below the headers and measures every answer gets, hits included.
+    app.add_middleware(ReadCache, store=store)
     # Its headers reach every answer of the app and of the middleware above.
     app.add_middleware(SecurityHeaders)
     # Outermost of ours: every response gets its request id, and every request is measured.

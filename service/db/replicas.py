@@ -32,6 +32,7 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -65,6 +66,19 @@ SELECT host(inet_server_addr()) AS host, inet_server_port() AS port,
 """
 # Checks remembered per replica: enough for REPLICA_MAX_LAG at a check every few milliseconds.
 _SAMPLES = 512
+
+
+class ReadOrigin:
+    """Set by whoever wants to know whether a unit of work read from a replica (the response
+    cache: such a page may be older than the primary)."""
+
+    __slots__ = ("replica",)
+
+    def __init__(self) -> None:
+        self.replica = False
+
+
+read_origin: ContextVar[ReadOrigin | None] = ContextVar("read_origin", default=None)
 
 
 def wal_position(lsn: str) -> int:
@@ -185,6 +199,8 @@ class Databases:
     async def reading(self) -> AsyncIterator[Connection]:
         """A connection for reads that may be a little behind the primary (anonymous reads)."""
         replica = self._next_usable() if self.replicas else None
+        if replica is not None and (origin := read_origin.get()) is not None:
+            origin.replica = True  # even if it falls back to the primary: it may read there
         if replica is None:
             async with self.primary.connection() as connection:
                 yield connection

@@ -110,6 +110,37 @@ hashes_waiting = Gauge(
     "Requests waiting for a password hashing slot.",
     multiprocess_mode="livesum",
 )
+read_cache_lookups = Counter(
+    "blog_api_read_cache_lookups",
+    "Anonymous reads looked up in the response cache, by result (hit or miss).",
+    ["result"],
+)
+read_cache_stores = Counter(
+    "blog_api_read_cache_stores",
+    "Responses offered to the cache after a miss, by outcome: stored, or refused (refused_race: "
+    "something it shows changed while it was read; refused_replica: read on a replica within "
+    "its lag of a change; refused_not_listening; refused_too_large).",
+    ["outcome"],
+)
+read_cache_evictions = Counter(
+    "blog_api_read_cache_evictions",
+    "Cached responses dropped, by reason (budget, age, invalidated).",
+    ["reason"],
+)
+read_cache_invalidations = Counter(
+    "blog_api_read_cache_invalidations",
+    "Change notifications received from PostgreSQL.",
+)
+read_cache_listening = Gauge(
+    "blog_api_read_cache_listening",
+    "Workers whose cache receives change notifications (a worker that does not bypasses it).",
+    multiprocess_mode="livesum",
+)
+read_cache_bytes = Gauge(
+    "blog_api_read_cache_bytes",
+    "Bytes the cached responses take, as the byte budget counts them.",
+    multiprocess_mode="livesum",
+)
 build_info = Gauge(
     "blog_api_build_info",
     "Always 1; the labels say what runs.",

@@ -1,0 +1,103 @@
+"""One connection per worker that LISTENs for the `read_cache` notifications the triggers of
+sql/migrations/0016_read_cache_notify.sql send on commit.
+
+It is a connection of its own, outside the pool, to the primary server itself: replicas deliver
+no notifications, and a transaction pooler (PgBouncer) cannot hold a LISTEN, so behind one it is
+DATABASE_DIRECT_URL. The URL is handed to asyncpg as the pool's is, so a multi-host URL fails
+over the same way.
+
+`on_up` is called once the LISTEN is in place, `on_down` whenever the connection is lost (killed,
+the server restarting, the network) or cannot be made; it is then made again, with a growing
+pause. A connection that silently stops answering is found by a ping every `ping_seconds`.
+"""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+
+import asyncpg
+
+from service.db.database import UNAVAILABLE_ERRORS
+from service.db.urls import asyncpg_dsn
+from service.observability import metrics
+
+logger = logging.getLogger(__name__)
+
+CHANNEL = "read_cache"
+APPLICATION_NAME = "blog-api-listener"
+
+_LOST: tuple[type[BaseException], ...] = (*UNAVAILABLE_ERRORS, asyncpg.PostgresError)
+_FIRST_PAUSE = 0.05
+_LONGEST_PAUSE = 2.0
+
+
+class InvalidationListener:
+    def __init__(
+        self,
+        url: str,
+        *,
+        on_invalidate: Callable[[list[str]], None],
+        on_up: Callable[[], None],
+        on_down: Callable[[], None],
+        ping_seconds: float = 1.0,
+        connect_timeout: float = 5.0,
+    ) -> None:
+        self._dsn = asyncpg_dsn(url)
+        self._on_invalidate = on_invalidate
+        self._on_up = on_up
+        self._on_down = on_down
+        self._ping_seconds = ping_seconds
+        self._connect_timeout = connect_timeout
+        self._task: asyncio.Task[None] | None = None
+        self.backend_pid: int | None = None
+        """The server process of the current connection (tests and benchmarks end it)."""
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._keep_listening(), name="read-cache-listener")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    def _notified(self, _conn: object, _pid: int, _channel: str, payload: object) -> None:
+        metrics.read_cache_invalidations.inc()
+        self._on_invalidate(str(payload).split())
+
+    async def _keep_listening(self) -> None:
+        pause = _FIRST_PAUSE
+        while True:
+            try:
+                await self._listen()
+                pause = _FIRST_PAUSE  # it listened, then was lost: try again at once
+            except _LOST as exc:
+                logger.warning("read cache listener lost", extra={"error": str(exc)})
+            finally:
+                self.backend_pid = None
+                self._on_down()
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, _LONGEST_PAUSE)
+
+    async def _listen(self) -> None:
+        conn: asyncpg.Connection = await asyncpg.connect(
+            self._dsn,
+            timeout=self._connect_timeout,
+            server_settings={"application_name": APPLICATION_NAME},
+        )
+        try:
+            lost = asyncio.Event()
+            conn.add_termination_listener(lambda _conn: lost.set())
+            await conn.add_listener(CHANNEL, self._notified)
+            self.backend_pid = conn.get_server_pid()
+            self._on_up()
+            while not lost.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(lost.wait(), self._ping_seconds)
+                    continue
+                await conn.fetchval("SELECT 1", timeout=self._ping_seconds)
+            logger.warning("read cache listener lost", extra={"error": "connection closed"})
+        finally:
+            conn.terminate()
