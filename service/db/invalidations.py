@@ -1,10 +1,10 @@
 """One connection per worker that LISTENs for the `read_cache` notifications the triggers of
-sql/migrations/0016_read_cache_notify.sql send on commit.
+sql/migrations/0017_read_cache_notify.sql send on commit.
 
 It is a connection of its own, outside the pool, to the primary server itself: replicas deliver
 no notifications, and a transaction pooler (PgBouncer) cannot hold a LISTEN, so behind one it is
-DATABASE_DIRECT_URL. The URL is handed to asyncpg as the pool's is, so a multi-host URL fails
-over the same way.
+DATABASE_DIRECT_URL. It is opened through `connect_to_primary`, so with a URL naming several
+hosts each new connection finds the server that takes writes now, after a failover too.
 
 `on_up` is called once the LISTEN is in place, `on_down` whenever the connection is lost (killed,
 the server restarting, the network) or cannot be made; it is then made again, with a growing
@@ -19,7 +19,7 @@ from collections.abc import Callable
 import asyncpg
 
 from service.db.database import UNAVAILABLE_ERRORS
-from service.db.urls import asyncpg_dsn
+from service.db.urls import connect_to_primary
 from service.observability import metrics
 
 logger = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ class InvalidationListener:
         ping_seconds: float = 1.0,
         connect_timeout: float = 5.0,
     ) -> None:
-        self._dsn = asyncpg_dsn(url)
+        self._url = url
         self._on_invalidate = on_invalidate
         self._on_up = on_up
         self._on_down = on_down
@@ -82,8 +82,8 @@ class InvalidationListener:
             pause = min(pause * 2, _LONGEST_PAUSE)
 
     async def _listen(self) -> None:
-        conn: asyncpg.Connection = await asyncpg.connect(
-            self._dsn,
+        conn: asyncpg.Connection = await connect_to_primary(
+            self._url,
             timeout=self._connect_timeout,
             server_settings={"application_name": APPLICATION_NAME},
         )

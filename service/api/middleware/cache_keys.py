@@ -1,5 +1,5 @@
 """Which reads the response cache keeps, and what each one shows: the keys of the `read_cache`
-notifications (sql/migrations/0016_read_cache_notify.sql) that must drop it.
+notifications (sql/migrations/0017_read_cache_notify.sql) that must drop it.
 
 - A blog, by id or by slug: its own key. Its owner's profile is on it too, and any change to a
   profile announces `*`; its tags and favorites count are announced under the blog's key.

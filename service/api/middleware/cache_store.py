@@ -3,7 +3,7 @@ with a maximum age, an index from what a page shows to the pages, and the rule t
 response read before a change from being stored after it.
 
 Keys (what a page depends on) are the words of the `read_cache` notifications
-(sql/migrations/0016_read_cache_notify.sql): `b:<id>`, `s:<slug>`, `c:<id>`, `k:<slug>`, `L` for
+(sql/migrations/0017_read_cache_notify.sql): `b:<id>`, `s:<slug>`, `c:<id>`, `k:<slug>`, `L` for
 the lists, `*` for everything.
 
 The race rule. Every invalidation received moves the worker's `sequence` on, and is remembered
@@ -30,15 +30,14 @@ from service.observability import metrics
 EVERYTHING = "*"
 
 # Bookkeeping per entry and per key, over the bytes of the key, headers and body.
-_ENTRY_OVERHEAD = 400
-_DEPENDENCY_OVERHEAD = 120
+_ENTRY_OVERHEAD = 600
+_DEPENDENCY_OVERHEAD = 150
 # Invalidations remembered for the race rule; a miss whose ticket is older than all of them is
 # refused (it has been reading for longer than any request should).
 _REMEMBERED = 50_000
 _REMEMBER_SECONDS = 30.0
 
 _HITS = metrics.read_cache_lookups.labels("hit")
-_MISSES = metrics.read_cache_lookups.labels("miss")
 _STORED = metrics.read_cache_stores.labels("stored")
 _REFUSED_RACE = metrics.read_cache_stores.labels("refused_race")
 _REFUSED_REPLICA = metrics.read_cache_stores.labels("refused_replica")
@@ -79,6 +78,7 @@ class ResponseStore:
         """Whether the invalidations are being received; until then, no lookups, no stores."""
         self.sequence = 0
         self.bytes = 0
+        self._stores = 0
         self._entries: OrderedDict[bytes, Entry] = OrderedDict()
         self._pages: dict[str, set[bytes]] = {}
         # Latest invalidation of each key: (sequence, monotonic time), oldest first.
@@ -93,12 +93,10 @@ class ResponseStore:
     def get(self, key: bytes) -> Entry | None:
         entry = self._entries.get(key)
         if entry is None:
-            _MISSES.inc()
-            return None
+            return None  # counted as a miss once the answer shows it is a public read
         if time.monotonic() - entry.stored_at > self.max_age:
             self._remove(key)
             _EVICTED_AGE.inc()
-            _MISSES.inc()
             return None
         self._entries.move_to_end(key)
         _HITS.inc()
@@ -120,12 +118,12 @@ class ResponseStore:
         if from_replica and not self._replica_current(entry.dependencies, ticket):
             _REFUSED_REPLICA.inc()
             return False
+        # Headers are a few short ones: counted in the overhead.
         entry.size = (
             _ENTRY_OVERHEAD
             + 2 * len(key)
             + len(entry.body)
-            + sum(len(name) + len(value) for name, value in entry.headers)
-            + sum(_DEPENDENCY_OVERHEAD + len(dependency) for dependency in entry.dependencies)
+            + _DEPENDENCY_OVERHEAD * len(entry.dependencies)
         )
         if entry.size > self.max_entry_bytes:
             _TOO_LARGE.inc()
@@ -140,7 +138,9 @@ class ResponseStore:
             self._remove(next(iter(self._entries)))
             _EVICTED_BUDGET.inc()
         _STORED.inc()
-        metrics.read_cache_bytes.set(self.bytes)
+        self._stores += 1
+        if not self._stores % 64:  # the gauge takes a lock: not on every store
+            metrics.read_cache_bytes.set(self.bytes)
         return True
 
     def _current(self, dependencies: tuple[str, ...], ticket: Ticket) -> bool:

@@ -11,7 +11,9 @@
 -- delete) sends one notification, or `*` past 100 blogs or 7,900 bytes (NOTIFY takes 8,000).
 -- They are ENABLE ALWAYS: they fire under session_replication_role = replica too (the seed
 -- copies links that way to skip the counting triggers).
--- follows is left out: an anonymous reader is never shown who follows whom.
+-- follows is left out: an anonymous reader is never shown who follows whom. The counters of
+-- 0016 (articlesCount under /api) announce the lists when they change, whoever changes them
+-- (sql/maintenance/counters_repair.sql, say).
 
 CREATE FUNCTION read_cache_notify(keys text[]) RETURNS void
 LANGUAGE plpgsql AS $$
@@ -209,6 +211,21 @@ BEGIN
 END;
 $$;
 
+-- The counters: the lists' counts.
+CREATE FUNCTION read_cache_counts_changed() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        IF EXISTS (SELECT FROM old_rows) THEN
+            PERFORM read_cache_notify('{L}');
+        END IF;
+    ELSIF EXISTS (SELECT FROM new_rows) THEN
+        PERFORM read_cache_notify('{L}');
+    END IF;
+    RETURN NULL;
+END;
+$$;
+
 CREATE FUNCTION read_cache_truncated() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
@@ -286,6 +303,40 @@ FOR EACH STATEMENT EXECUTE FUNCTION read_cache_tags_changed();
 CREATE TRIGGER tg_tags_read_cache_truncate AFTER TRUNCATE ON tags
 FOR EACH STATEMENT EXECUTE FUNCTION read_cache_truncated();
 
+CREATE TRIGGER tg_blog_count_slots_read_cache_insert AFTER INSERT ON blog_count_slots
+REFERENCING NEW TABLE AS new_rows
+FOR EACH STATEMENT EXECUTE FUNCTION read_cache_counts_changed();
+CREATE TRIGGER tg_blog_count_slots_read_cache_update AFTER UPDATE ON blog_count_slots
+REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+FOR EACH STATEMENT EXECUTE FUNCTION read_cache_counts_changed();
+CREATE TRIGGER tg_blog_count_slots_read_cache_delete AFTER DELETE ON blog_count_slots
+REFERENCING OLD TABLE AS old_rows
+FOR EACH STATEMENT EXECUTE FUNCTION read_cache_counts_changed();
+CREATE TRIGGER tg_blog_count_slots_read_cache_truncate AFTER TRUNCATE ON blog_count_slots
+FOR EACH STATEMENT EXECUTE FUNCTION read_cache_truncated();
+CREATE TRIGGER tg_user_blog_counts_read_cache_insert AFTER INSERT ON user_blog_counts
+REFERENCING NEW TABLE AS new_rows
+FOR EACH STATEMENT EXECUTE FUNCTION read_cache_counts_changed();
+CREATE TRIGGER tg_user_blog_counts_read_cache_update AFTER UPDATE ON user_blog_counts
+REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+FOR EACH STATEMENT EXECUTE FUNCTION read_cache_counts_changed();
+CREATE TRIGGER tg_user_blog_counts_read_cache_delete AFTER DELETE ON user_blog_counts
+REFERENCING OLD TABLE AS old_rows
+FOR EACH STATEMENT EXECUTE FUNCTION read_cache_counts_changed();
+CREATE TRIGGER tg_user_blog_counts_read_cache_truncate AFTER TRUNCATE ON user_blog_counts
+FOR EACH STATEMENT EXECUTE FUNCTION read_cache_truncated();
+CREATE TRIGGER tg_user_favorite_counts_read_cache_insert AFTER INSERT ON user_favorite_counts
+REFERENCING NEW TABLE AS new_rows
+FOR EACH STATEMENT EXECUTE FUNCTION read_cache_counts_changed();
+CREATE TRIGGER tg_user_favorite_counts_read_cache_update AFTER UPDATE ON user_favorite_counts
+REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+FOR EACH STATEMENT EXECUTE FUNCTION read_cache_counts_changed();
+CREATE TRIGGER tg_user_favorite_counts_read_cache_delete AFTER DELETE ON user_favorite_counts
+REFERENCING OLD TABLE AS old_rows
+FOR EACH STATEMENT EXECUTE FUNCTION read_cache_counts_changed();
+CREATE TRIGGER tg_user_favorite_counts_read_cache_truncate AFTER TRUNCATE ON user_favorite_counts
+FOR EACH STATEMENT EXECUTE FUNCTION read_cache_truncated();
+
 ALTER TABLE blogs ENABLE ALWAYS TRIGGER tg_blogs_read_cache_insert;
 ALTER TABLE blogs ENABLE ALWAYS TRIGGER tg_blogs_read_cache_update;
 ALTER TABLE blogs ENABLE ALWAYS TRIGGER tg_blogs_read_cache_delete;
@@ -309,3 +360,15 @@ ALTER TABLE tags ENABLE ALWAYS TRIGGER tg_tags_read_cache_insert;
 ALTER TABLE tags ENABLE ALWAYS TRIGGER tg_tags_read_cache_update;
 ALTER TABLE tags ENABLE ALWAYS TRIGGER tg_tags_read_cache_delete;
 ALTER TABLE tags ENABLE ALWAYS TRIGGER tg_tags_read_cache_truncate;
+ALTER TABLE blog_count_slots ENABLE ALWAYS TRIGGER tg_blog_count_slots_read_cache_insert;
+ALTER TABLE blog_count_slots ENABLE ALWAYS TRIGGER tg_blog_count_slots_read_cache_update;
+ALTER TABLE blog_count_slots ENABLE ALWAYS TRIGGER tg_blog_count_slots_read_cache_delete;
+ALTER TABLE blog_count_slots ENABLE ALWAYS TRIGGER tg_blog_count_slots_read_cache_truncate;
+ALTER TABLE user_blog_counts ENABLE ALWAYS TRIGGER tg_user_blog_counts_read_cache_insert;
+ALTER TABLE user_blog_counts ENABLE ALWAYS TRIGGER tg_user_blog_counts_read_cache_update;
+ALTER TABLE user_blog_counts ENABLE ALWAYS TRIGGER tg_user_blog_counts_read_cache_delete;
+ALTER TABLE user_blog_counts ENABLE ALWAYS TRIGGER tg_user_blog_counts_read_cache_truncate;
+ALTER TABLE user_favorite_counts ENABLE ALWAYS TRIGGER tg_user_favorite_counts_read_cache_insert;
+ALTER TABLE user_favorite_counts ENABLE ALWAYS TRIGGER tg_user_favorite_counts_read_cache_update;
+ALTER TABLE user_favorite_counts ENABLE ALWAYS TRIGGER tg_user_favorite_counts_read_cache_delete;
+ALTER TABLE user_favorite_counts ENABLE ALWAYS TRIGGER tg_user_favorite_counts_read_cache_truncate;
