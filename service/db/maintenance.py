@@ -16,6 +16,8 @@ The SQL refers to parameters as psql does, so a file also runs under `psql -v NA
 `:'NAME'` is a value, sent as a bound parameter (cast it, e.g. `:'limit'::bigint`); `:"NAME"` is
 an identifier, which PostgreSQL cannot bind: it must name one of our tables or indexes, found in
 the catalog and quoted by format('%I.%I'), and `all` runs the statement once for each of them.
+The references are read, and values numbered as `$n`, by service.db.sql_params, as the named
+queries' are (never inside a string, a quoted identifier, a comment or a `::` cast).
 `:'our_tables'` is always given: the tables of service.tables.metadata, as a text array.
 
 Statements end with a `;` that ends a line (a `;` inside a line, or a string, does not split),
@@ -24,7 +26,6 @@ Scripts that run outside a transaction may use identifiers but no values: their 
 (VACUUM, REINDEX) take no bound parameters.
 """
 
-import functools
 import itertools
 import re
 import time
@@ -35,6 +36,7 @@ from typing import Any, Literal
 
 import asyncpg
 
+from service.db import sql_params
 from service.db.queries import Query
 from service.db.sql_files import MAINTENANCE_DIR
 from service.db.tables import metadata
@@ -53,8 +55,6 @@ _PARAM = re.compile(
     r"^(?P<name>[a-z][a-z0-9_]*)(?:\s+(?P<kind>table|index))?"
     r"(?:\s*=\s*(?P<default>.*?))?\s*(?:--\s*(?P<doc>.*))?$"
 )
-_VALUE_REF = re.compile(r"(?<!:):'([a-z][a-z0-9_]*)'")
-_IDENTIFIER_REF = re.compile(r'(?<!:):"([a-z][a-z0-9_]*)"')
 _FLAGS = {"yes": True, "no": False}
 _KEYS = {"purpose", "read-only", "live", "transaction", "requires", "param"}
 _REQUIRED_KEYS = ("purpose", "read-only", "live", "transaction")
@@ -167,8 +167,17 @@ def _statement(name: str, lines: list[str]) -> Statement | None:
     above = list(itertools.takewhile(_is_comment, reversed(lines[:first_sql])))
     label = above[-1].lstrip()[2:].strip() if above else lines[first_sql].strip()
     sql = "\n".join(lines[first_sql:]).strip()
-    values = tuple(dict.fromkeys(_VALUE_REF.findall(sql)))
-    identifiers = tuple(dict.fromkeys(_IDENTIFIER_REF.findall(sql)))
+    refs = sql_params.scan(sql)
+    for ref in refs:
+        if ref.form == "bare":
+            raise MaintenanceError(
+                f"{name}.sql: write :{ref.name} as psql would bind it: :'{ref.name}' for a value, "
+                f':"{ref.name}" for an identifier'
+            )
+        if ref.form == "positional":
+            raise MaintenanceError(f"{name}.sql: ${ref.name} is never bound: name it (:'name')")
+    values = tuple(dict.fromkeys(ref.name for ref in refs if ref.form == "quoted"))
+    identifiers = tuple(dict.fromkeys(ref.name for ref in refs if ref.form == "identifier"))
     return Statement(label=label or name, sql=sql, values=values, identifiers=identifiers)
 
 
@@ -371,17 +380,13 @@ def _expand(
     statement: Statement, identifiers: Mapping[str, list[str]]
 ) -> Iterator[tuple[str, str]]:
     """(label, sql) for each combination of the statement's identifiers, values as $n."""
-    numbers = {name: i for i, name in enumerate(statement.values, start=1)}
-    sql = _VALUE_REF.sub(lambda m: f"${numbers[m[1]]}", statement.sql)
+    refs = sql_params.scan(statement.sql)
+    sql, _ = sql_params.number(statement.sql, refs)
     names = statement.identifiers
     for combination in itertools.product(*(identifiers[name] for name in names)):
         chosen = dict(zip(names, combination, strict=True))
         label = statement.label + "".join(f" [{quoted}]" for quoted in combination)
-        yield label, _IDENTIFIER_REF.sub(functools.partial(_chosen, chosen), sql)
-
-
-def _chosen(chosen: dict[str, str], match: re.Match[str]) -> str:
-    return chosen[match[1]]
+        yield label, sql_params.substitute_identifiers(sql, chosen)
 
 
 async def convert(conn: asyncpg.Connection, *, name: str, raw: str, type_oid: int) -> Any:

@@ -96,6 +96,17 @@ def test_statements_split_at_a_semicolon_ending_a_line() -> None:
     )
 
 
+def test_references_are_read_as_the_named_queries_read_them() -> None:
+    # The scanner of service.db.sql_params: a cast, a string or a comment holds no reference.
+    script = maintenance.parse(
+        name="one",
+        text=HEADER
+        + "-- param: n = 3  -- how many\n"
+        + "SELECT ':''x' AS s, :'n'::int::text AS n, now()::date -- :'m'\n;\n",
+    )
+    assert script.statements[0].values == ("n",)
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
@@ -105,6 +116,9 @@ def test_statements_split_at_a_semicolon_ending_a_line() -> None:
         (HEADER + "-- nothing here\n", "no statement"),
         (HEADER + "SELECT :'x';", ":'x' is not a declared value parameter"),
         (HEADER + "-- param: x = 1\nSELECT 1;", "x is declared but not used"),
+        (HEADER + "-- param: x = 1\nSELECT :x;", "write :x as psql would bind it: :'x'"),
+        (HEADER + "SELECT $1::int;", r"\$1 is never bound"),
+        (HEADER + "-- param: x = 1\nSELECT ':''x' /* :'x' */;", "x is declared but not used"),
         (HEADER + '-- param: x = 1\nSELECT :"x";', ':"x" is not a declared table or index'),
         (HEADER + "-- param: t table = all\nSELECT :'t';", ":'t' is not a declared value"),
         (
