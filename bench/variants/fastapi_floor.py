@@ -96,17 +96,39 @@ def created(row: asyncpg.Record | None) -> Response:
     return tagged(row, 201)
 
 
-def create_args(user: asyncpg.Record, data: BlogCreate) -> tuple[Any, ...]:
-    return (user["id"], data.title, data.body, data.description, data.tags)
+def create_args(user: asyncpg.Record, data: BlogCreate) -> list[Any]:
+    return BLOG_CREATE.args(
+        {
+            "user_id": user["id"],
+            "title": data.title,
+            "body": data.body,
+            "description": data.description,
+            "tags": data.tags,
+        }
+    )
+
+
+def page_args(
+    who: tuple[int | None, int | None],
+    created_at: datetime,
+    blog_id: int,
+    limit: int,
+    author_id: int | None = None,
+) -> list[Any]:
+    """BLOGS_PAGE's parameters, or BLOGS_PAGE_BY_AUTHOR's with an author."""
+    keyset = {"before_created_at": created_at, "before_id": blog_id, "limit": limit + 1}
+    if author_id is None:
+        return rawsql.bind(BLOGS_PAGE, who, **keyset)
+    return rawsql.bind(BLOGS_PAGE_BY_AUTHOR, who, author_id=author_id, **keyset)
 
 
 def update_args(
     blog_id: int, user: asyncpg.Record, data: BlogUpdate, accepted: list[datetime] | None
-) -> tuple[Any, ...]:
+) -> list[Any]:
     """BLOG_UPDATE's parameters: NULL for each field the edit leaves as it is."""
     sent = data.model_fields_set
-    changes = (getattr(data, name) if name in sent else None for name in UPDATABLE)
-    return (blog_id, user["id"], *changes, accepted)
+    changes = {name: getattr(data, name) if name in sent else None for name in UPDATABLE}
+    return BLOG_UPDATE.args({"id": blog_id, "user_id": user["id"], **changes, "versions": accepted})
 
 
 @asynccontextmanager
@@ -148,7 +170,7 @@ Reader = Annotated[tuple[int | None, int | None], Depends(get_reader)]
 
 @app_yield.get("/blogs/{blog_id}")
 async def y_read_blog(db: Db, who: Reader, blog_id: BlogId) -> Response:
-    row = await db.fetchrow(BLOG_DETAIL.sql, blog_id, *who)
+    row = await db.fetchrow(BLOG_DETAIL.sql, *rawsql.bind(BLOG_DETAIL, who, id=blog_id))
     if row is None:
         raise HTTPException(404, rawsql.BLOG_NOT_FOUND)
     return json(rawsql.blog(row))
@@ -159,7 +181,7 @@ async def y_list_blogs(
     db: Db, who: Reader, limit: Limit = DEFAULT_PAGE_SIZE, cursor: Cursor = None
 ) -> Response:
     created_at, blog_id = keyset(cursor)
-    rows = await db.fetch(BLOGS_PAGE.sql, created_at, blog_id, limit + 1, *who)
+    rows = await db.fetch(BLOGS_PAGE.sql, *page_args(who, created_at, blog_id, limit))
     return json(rawsql.page(rows, limit))
 
 
@@ -168,7 +190,9 @@ async def y_list_user_blogs(
     db: Db, who: Reader, user_id: UserId, limit: Limit = DEFAULT_PAGE_SIZE, cursor: Cursor = None
 ) -> Response:
     created_at, blog_id = keyset(cursor)
-    rows = await db.fetch(BLOGS_PAGE_BY_AUTHOR.sql, user_id, created_at, blog_id, limit + 1, *who)
+    rows = await db.fetch(
+        BLOGS_PAGE_BY_AUTHOR.sql, *page_args(who, created_at, blog_id, limit, user_id)
+    )
     if not rows and not await db.fetchval(USER_EXISTS, user_id):
         raise HTTPException(404, rawsql.USER_NOT_FOUND)
     return json(rawsql.page(rows, limit))
@@ -202,7 +226,7 @@ app_handler = FastAPI(lifespan=lifespan)
 async def h_read_blog(request: Request, token: OptionalToken, blog_id: BlogId) -> Response:
     who = reader(request, token)
     async with request.app.state.pool.acquire() as db:
-        row = await db.fetchrow(BLOG_DETAIL.sql, blog_id, *who)
+        row = await db.fetchrow(BLOG_DETAIL.sql, *rawsql.bind(BLOG_DETAIL, who, id=blog_id))
     if row is None:
         raise HTTPException(404, rawsql.BLOG_NOT_FOUND)
     return json(rawsql.blog(row))
@@ -215,7 +239,7 @@ async def h_list_blogs(
     who = reader(request, token)
     created_at, blog_id = keyset(cursor)
     async with request.app.state.pool.acquire() as db:
-        rows = await db.fetch(BLOGS_PAGE.sql, created_at, blog_id, limit + 1, *who)
+        rows = await db.fetch(BLOGS_PAGE.sql, *page_args(who, created_at, blog_id, limit))
     return json(rawsql.page(rows, limit))
 
 
@@ -231,7 +255,7 @@ async def h_list_user_blogs(
     created_at, blog_id = keyset(cursor)
     async with request.app.state.pool.acquire() as db:
         rows = await db.fetch(
-            BLOGS_PAGE_BY_AUTHOR.sql, user_id, created_at, blog_id, limit + 1, *who
+            BLOGS_PAGE_BY_AUTHOR.sql, *page_args(who, created_at, blog_id, limit, user_id)
         )
         if not rows and not await db.fetchval(USER_EXISTS, user_id):
             raise HTTPException(404, rawsql.USER_NOT_FOUND)

@@ -66,7 +66,10 @@ async def read_blog(request: Request) -> Response:
     if (reader := rawsql.reader(tokens, bearer(request))) is None:
         return error(401, rawsql.BAD_TOKEN, BEARER)
     async with pool.acquire() as conn:
-        row = await conn.fetchrow(BLOG_DETAIL.sql, request.path_params["blog_id"], *reader)
+        row = await conn.fetchrow(
+            BLOG_DETAIL.sql,
+            *rawsql.bind(BLOG_DETAIL, reader, id=request.path_params["blog_id"]),
+        )
     if row is None:
         return error(404, rawsql.BLOG_NOT_FOUND)
     return json(rawsql.blog(row))
@@ -80,7 +83,16 @@ async def list_blogs(request: Request) -> Response:
     except InvalidCursor as exc:
         return json(rawsql.invalid_cursor(request.query_params.get("cursor"), exc.message), 422)
     async with pool.acquire() as conn:
-        rows = await conn.fetch(BLOGS_PAGE.sql, created_at, blog_id, limit + 1, *reader)
+        rows = await conn.fetch(
+            BLOGS_PAGE.sql,
+            *rawsql.bind(
+                BLOGS_PAGE,
+                reader,
+                before_created_at=created_at,
+                before_id=blog_id,
+                limit=limit + 1,
+            ),
+        )
     return json(rawsql.page(rows, limit))
 
 
@@ -94,7 +106,15 @@ async def list_user_blogs(request: Request) -> Response:
         return json(rawsql.invalid_cursor(request.query_params.get("cursor"), exc.message), 422)
     async with pool.acquire() as conn:
         rows = await conn.fetch(
-            BLOGS_PAGE_BY_AUTHOR.sql, user_id, created_at, blog_id, limit + 1, *reader
+            BLOGS_PAGE_BY_AUTHOR.sql,
+            *rawsql.bind(
+                BLOGS_PAGE_BY_AUTHOR,
+                reader,
+                author_id=user_id,
+                before_created_at=created_at,
+                before_id=blog_id,
+                limit=limit + 1,
+            ),
         )
         if not rows and not await conn.fetchval(USER_EXISTS, user_id):
             return error(404, rawsql.USER_NOT_FOUND)
@@ -181,11 +201,15 @@ async def create_blog(request: Request) -> Response:
             return json(INVALID, 422)
         row = await conn.fetchrow(
             BLOG_CREATE.sql,
-            user["id"],
-            data["title"],
-            data["body"],
-            data["description"],
-            data["tags"],
+            *BLOG_CREATE.args(
+                {
+                    "user_id": user["id"],
+                    "title": data["title"],
+                    "body": data["body"],
+                    "description": data["description"],
+                    "tags": data["tags"],
+                }
+            ),
         )
     if row is None:
         return error(401, rawsql.BAD_TOKEN, BEARER)
@@ -205,13 +229,17 @@ async def update_blog(request: Request) -> Response:
             return json(INVALID, 422)
         row = await conn.fetchrow(
             BLOG_UPDATE.sql,
-            request.path_params["blog_id"],
-            user["id"],
-            data.get("title"),
-            data.get("body"),
-            data.get("description"),
-            data.get("tags"),
-            accepted,
+            *BLOG_UPDATE.args(
+                {
+                    "id": request.path_params["blog_id"],
+                    "user_id": user["id"],
+                    "title": data.get("title"),
+                    "body": data.get("body"),
+                    "description": data.get("description"),
+                    "tags": data.get("tags"),
+                    "versions": accepted,
+                }
+            ),
         )
     status, detail = rawsql.update_outcome(row, user["id"], accepted is not None)
     if status != 200:

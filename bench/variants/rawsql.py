@@ -18,6 +18,7 @@ import orjson
 from bench.variants.keyset import FIRST, from_micros, to_micros
 from service.api.cursors import CursorCodec
 from service.api.etags import blog_etag
+from service.db.queries import Query
 from service.errors import AuthenticationFailed
 from service.tokens import TokenClaims, TokenCodec
 
@@ -140,6 +141,11 @@ def reader(codec: TokenCodec, token: str | None) -> tuple[int | None, int | None
         return ANONYMOUS
     found = claims(codec, token)
     return None if found is None else (found.user_id, found.version)
+
+
+def bind(query: Query, reader: tuple[int | None, int | None], **values: Any) -> list[Any]:
+    """The query's arguments in its own order, by name; `reader` is (reader_id, reader_version)."""
+    return query.args({**values, "reader_id": reader[0], "reader_version": reader[1]})
 
 
 async def keep_session(conn: asyncpg.Connection) -> None:

@@ -1,5 +1,5 @@
-"""`python -m service sql`: list, show and run the maintenance scripts in `sql/maintenance/`,
-and EXPLAIN the named queries in `sql/queries/`.
+"""`python -m service sql`: list, show and run the maintenance scripts in `sql/maintenance/`;
+render and EXPLAIN the named queries in `sql/queries/`.
 
 Every session sets statement_timeout and lock_timeout (60s and 5s unless told otherwise), so a
 script waiting on a lock gives up instead of queueing the service's queries behind it.
@@ -120,17 +120,31 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _explain(args: argparse.Namespace, settings: Settings) -> int:
-
+def _query(name: str) -> queries.Query:
     named = queries.load_all()
-    if args.query not in named:
-        raise CommandError(f"no query {args.query!r} (there are: {', '.join(named)})")
+    if name not in named:
+        raise CommandError(f"no query {name!r} (there are: {', '.join(named)})")
+    return named[name]
+
+
+def _render(args: argparse.Namespace, settings: Settings) -> int:
+    """The statement exactly as the service sends it on stdout; its parameters on stderr."""
+    query = _query(args.query)
+    for number, name in enumerate(query.params, start=1):
+        print(f"${number} = :{name}", file=sys.stderr)
+    text = query.sql if query.sql.endswith("\n") else query.sql + "\n"
+    print(colored(text) if sys.stdout.isatty() else text, end="")
+    return 0
+
+
+def _explain(args: argparse.Namespace, settings: Settings) -> int:
+    query = _query(args.query)
     lines = asyncio.run(
         _timed(
             args.query,
             maintenance.explain(
                 url=direct_url(settings),
-                query=named[args.query],
+                query=query,
                 params=maintenance.parse_assignments(args.param, nulls=args.null),
                 analyze=args.analyze,
                 statement_timeout=args.statement_timeout,
@@ -172,7 +186,7 @@ def _session_options(command: argparse.ArgumentParser, *, params_help: str) -> N
 def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     sql = commands.add_parser(
         "sql",
-        help="maintenance SQL: list, show and run scripts; explain named queries",
+        help="maintenance SQL: list, show and run scripts; render and explain named queries",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -204,12 +218,20 @@ def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
     run.add_argument("--format", choices=FORMATS, default="table")
     run.set_defaults(handler=_run)
 
+    render = sub.add_parser(
+        "render",
+        help="a named query from sql/queries/ exactly as it runs: parts included, $n for names",
+        description="The statement on stdout, each $n and the parameter it binds on stderr.",
+    )
+    render.add_argument("query", help="a file name in sql/queries/, without .sql")
+    render.set_defaults(handler=_render)
+
     explain = sub.add_parser(
         "explain",
         help="EXPLAIN a named query from sql/queries/",
         description="--analyze executes the query, in a transaction that is rolled back.",
     )
     explain.add_argument("query", help="a file name in sql/queries/, without .sql")
-    _session_options(explain, params_help="a query parameter, by its name in the -- params: line")
+    _session_options(explain, params_help="a query parameter, by its name (:name in the file)")
     explain.add_argument("--analyze", action="store_true", help="EXPLAIN (ANALYZE, BUFFERS)")
     explain.set_defaults(handler=_explain)

@@ -4,15 +4,14 @@
 -- it. The tags shown are the ones given, sorted: the statement's own snapshot cannot see the
 -- links it inserts. No row: the owner no longer exists (FOR KEY SHARE waits for a deletion in
 -- progress and then finds no row, where the foreign key check would have failed).
--- params: user_id, title, body, description, tags
 -- read-only: no
 WITH created AS (
     INSERT INTO blogs (user_id, title, body, description)
-    SELECT id, $2, $3, $4 FROM users WHERE id = $1 FOR KEY SHARE
+    SELECT id, :title, :body, :description FROM users WHERE id = :user_id FOR KEY SHARE
     RETURNING id, slug, title, description, body, created_at, updated_at, favorites_count, user_id
 ), tag_ids AS (
     INSERT INTO tags (name)
-    SELECT name FROM unnest($5::text[]) AS name
+    SELECT name FROM unnest(:tags::text[]) AS name
     WHERE EXISTS (SELECT FROM created)
     ON CONFLICT (name) DO UPDATE SET name = excluded.name
     RETURNING id, name

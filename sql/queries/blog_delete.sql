@@ -1,15 +1,14 @@
 -- Delete a blog if `user_id` owns it, in one round trip.
 -- No row: the blog does not exist. Otherwise `deleted` says whether it went and `owner_id`
 -- who owns it.
--- params: id, user_id
 -- read-only: no
 WITH target AS (
-    SELECT id, user_id FROM blogs WHERE id = $1
+    SELECT id, user_id FROM blogs WHERE id = :id
 ), deleted AS (
     DELETE FROM blogs AS b
     USING target
     WHERE b.id = target.id
-      AND target.user_id = $2
+      AND target.user_id = :user_id
     RETURNING b.id
 )
 SELECT target.user_id AS owner_id,

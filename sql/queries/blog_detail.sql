@@ -1,31 +1,10 @@
 -- One blog as sql/migrations/0014_blog_cards.sql shows it, with the reader's flags (see
 -- service/profiles.py): primary-key lookups only.
--- params: id, reader_id, reader_version
 -- read-only: yes
 WITH reader AS (
-    SELECT id FROM users WHERE id = $2 AND token_version = $3
+    SELECT id FROM users WHERE id = :reader_id AND token_version = :reader_version
 )
-SELECT c.id,
-       c.slug,
-       c.title,
-       c.description,
-       c.body,
-       c.tags,
-       c.created_at,
-       c.updated_at,
-       c.favorites_count,
-       EXISTS (
-           SELECT FROM favorites AS f WHERE f.user_id = (SELECT id FROM reader) AND f.blog_id = c.id
-           OFFSET 0  -- a probe per blog, never a hash of all the reader's favorites
-       ) AS favorited,
-       c.owner_id,
-       c.owner_name,
-       c.owner_username,
-       c.owner_bio,
-       c.owner_image,
-       EXISTS (
-           SELECT FROM follows AS fo
-           WHERE fo.follower_id = (SELECT id FROM reader) AND fo.followed_id = c.owner_id
-       ) AS owner_following
+SELECT
+       -- include: blog_card
 FROM blog_cards AS c
-WHERE c.id = $1
+WHERE c.id = :id

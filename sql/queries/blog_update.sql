@@ -7,32 +7,31 @@
 -- updated_at uses clock_timestamp() so it moves even within one transaction.
 -- The tags shown are the new ones when given (the statement cannot see its own links), else the
 -- blog's. The flags are the owner's own: the only reader of an edit is its owner.
--- params: id, user_id, title, body, description, tags, versions
 -- read-only: no
 WITH target AS (
-    SELECT id, user_id FROM blogs WHERE id = $1
+    SELECT id, user_id FROM blogs WHERE id = :id
 ), updated AS (
     UPDATE blogs AS b
-    SET title       = coalesce($3::text, b.title),
-        body        = coalesce($4::text, b.body),
-        description = coalesce($5::text, b.description),
+    SET title       = coalesce(:title::text, b.title),
+        body        = coalesce(:body::text, b.body),
+        description = coalesce(:description::text, b.description),
         updated_at  = clock_timestamp()
     FROM target
     WHERE b.id = target.id
-      AND target.user_id = $2
-      AND ($7::timestamptz[] IS NULL OR b.updated_at = ANY ($7::timestamptz[]))
+      AND target.user_id = :user_id
+      AND (:versions::timestamptz[] IS NULL OR b.updated_at = ANY (:versions::timestamptz[]))
     RETURNING b.id, b.slug, b.title, b.description, b.body, b.created_at, b.updated_at,
               b.favorites_count
 ), tag_ids AS (
     INSERT INTO tags (name)
-    SELECT name FROM unnest($6::text[]) AS name
+    SELECT name FROM unnest(:tags::text[]) AS name
     WHERE EXISTS (SELECT FROM updated)
     ON CONFLICT (name) DO UPDATE SET name = excluded.name
     RETURNING id, name
 ), unlinked AS (
     DELETE FROM blog_tags AS bt
     USING updated
-    WHERE $6::text[] IS NOT NULL
+    WHERE :tags::text[] IS NOT NULL
       AND bt.blog_id = updated.id
       AND bt.tag_id NOT IN (SELECT id FROM tag_ids)
 ), linked AS (
@@ -46,13 +45,13 @@ SELECT updated.id,
        updated.title,
        updated.description,
        updated.body,
-       CASE WHEN $6::text[] IS NULL THEN c.tags
+       CASE WHEN :tags::text[] IS NULL THEN c.tags
             ELSE ARRAY(SELECT name FROM tag_ids ORDER BY name)
        END AS tags,
        updated.created_at,
        updated.updated_at,
        updated.favorites_count,
-       EXISTS (SELECT FROM favorites AS f WHERE f.user_id = $2 AND f.blog_id = target.id)
+       EXISTS (SELECT FROM favorites AS f WHERE f.user_id = :user_id AND f.blog_id = target.id)
            AS favorited,
        c.owner_id,
        c.owner_name,

@@ -1,34 +1,13 @@
 -- One author's page of blogs, newest first, after the keyset (before_created_at, before_id).
 -- Walks ix_blogs_user_id_created_at_id in order; see blogs_page.sql.
--- params: author_id, before_created_at, before_id, limit, reader_id, reader_version
 -- read-only: yes
 WITH reader AS (
-    SELECT id FROM users WHERE id = $5 AND token_version = $6
+    SELECT id FROM users WHERE id = :reader_id AND token_version = :reader_version
 )
-SELECT c.id,
-       c.slug,
-       c.title,
-       c.description,
-       c.body,
-       c.tags,
-       c.created_at,
-       c.updated_at,
-       c.favorites_count,
-       EXISTS (
-           SELECT FROM favorites AS f WHERE f.user_id = (SELECT id FROM reader) AND f.blog_id = c.id
-           OFFSET 0  -- a probe per blog, never a hash of all the reader's favorites
-       ) AS favorited,
-       c.owner_id,
-       c.owner_name,
-       c.owner_username,
-       c.owner_bio,
-       c.owner_image,
-       EXISTS (
-           SELECT FROM follows AS fo
-           WHERE fo.follower_id = (SELECT id FROM reader) AND fo.followed_id = c.owner_id
-       ) AS owner_following
+SELECT
+       -- include: blog_card
 FROM blog_cards AS c
-WHERE c.owner_id = $1
-  AND (c.created_at, c.id) < ($2, $3)
+WHERE c.owner_id = :author_id
+  AND (c.created_at, c.id) < (:before_created_at, :before_id)
 ORDER BY c.created_at DESC, c.id DESC
-LIMIT $4
+LIMIT :limit

@@ -17,34 +17,33 @@
 --    blog holding the words) the page is what the window held, and a last row with `resume`
 --    set carries the window's last blog, where the next page walks on from.
 -- Planned per call (plan: custom), so step 2 is planned for the words actually searched.
--- params: config, query, before_created_at, before_id, limit, window, reader_id, reader_version, index_max
 -- read-only: yes
 -- plan: custom
 WITH reader AS (
-    SELECT id FROM users WHERE id = $7 AND token_version = $8
+    SELECT id FROM users WHERE id = :reader_id AND token_version = :reader_version
 ), walked AS MATERIALIZED (
-    SELECT newest.id, newest.created_at, newest.matches, newest.step = $6 AS last
+    SELECT newest.id, newest.created_at, newest.matches, newest.step = :window AS last
     FROM (
         SELECT id,
                created_at,
-               search_vector @@ websearch_to_tsquery($1::regconfig, $2::text) AS matches,
+               search_vector @@ websearch_to_tsquery(:config::regconfig, :query::text) AS matches,
                row_number() OVER (ORDER BY created_at DESC, id DESC) AS step
         FROM blogs
-        WHERE (created_at, id) < ($3, $4)
+        WHERE (created_at, id) < (:before_created_at, :before_id)
         ORDER BY created_at DESC, id DESC
-        LIMIT $6
+        LIMIT :window
     ) AS newest
     -- The matches, and the window's last blog: there, step 1 could not finish the page.
-    WHERE newest.matches OR newest.step = $6
-    LIMIT $5
+    WHERE newest.matches OR newest.step = :window
+    LIMIT :limit
 ), further AS (
-    SELECT count(*) FILTER (WHERE matches) < $5 AND coalesce(bool_or(last), false) AS needed
+    SELECT count(*) FILTER (WHERE matches) < :limit AND coalesce(bool_or(last), false) AS needed
     FROM walked
 ), route AS (
     -- Through the GIN index only when the statistics say few blogs hold the words (the
     -- estimate is asked only when needed); otherwise the page ends at the window, with a
     -- cursor to walk on from there.
-    SELECT needed, needed AND blogs_search_estimate($1::regconfig, $2::text) <= $9 AS by_index
+    SELECT needed, needed AND blogs_search_estimate(:config::regconfig, :query::text) <= :index_max AS by_index
     FROM further
 ), found AS (
     SELECT id FROM walked
@@ -56,47 +55,26 @@ WITH reader AS (
             SELECT id, created_at
             FROM blogs
             WHERE (SELECT by_index FROM route)
-              AND search_vector @@ websearch_to_tsquery($1::regconfig, $2::text)
+              AND search_vector @@ websearch_to_tsquery(:config::regconfig, :query::text)
             OFFSET 0
         ) AS matching
-        WHERE (matching.created_at, matching.id) < ($3, $4)
+        WHERE (matching.created_at, matching.id) < (:before_created_at, :before_id)
         ORDER BY matching.created_at DESC, matching.id DESC
-        LIMIT $5
+        LIMIT :limit
     )
 )
 (
-SELECT c.id,
-       c.slug,
-       c.title,
-       c.description,
-       c.body,
-       c.tags,
-       c.created_at,
-       c.updated_at,
-       c.favorites_count,
-       EXISTS (
-           SELECT FROM favorites AS f WHERE f.user_id = (SELECT id FROM reader) AND f.blog_id = c.id
-           OFFSET 0  -- a probe per blog, never a hash of all the reader's favorites
-       ) AS favorited,
-       c.owner_id,
-       c.owner_name,
-       c.owner_username,
-       c.owner_bio,
-       c.owner_image,
-       EXISTS (
-           SELECT FROM follows AS fo
-           WHERE fo.follower_id = (SELECT id FROM reader) AND fo.followed_id = c.owner_id
-       ) AS owner_following,
-       false AS resume
+SELECT false AS resume,
+       -- include: blog_card
 FROM found
 JOIN blog_cards AS c ON c.id = found.id
 ORDER BY c.created_at DESC, c.id DESC
-LIMIT $5
+LIMIT :limit
 )
 UNION ALL
 -- Where to walk on from when the page ended at the window (see `route`): the window's last
 -- blog, in the id and created_at columns of a row that is no blog.
-SELECT w.id, NULL, NULL, NULL, NULL, NULL, w.created_at, NULL, NULL, NULL, NULL, NULL, NULL,
-       NULL, NULL, NULL, true
+SELECT true, w.id, NULL, NULL, NULL, NULL, NULL, w.created_at, NULL, NULL, NULL, NULL, NULL,
+       NULL, NULL, NULL, NULL
 FROM walked AS w
 WHERE w.last AND (SELECT needed AND NOT by_index FROM route)

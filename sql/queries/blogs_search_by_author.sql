@@ -3,37 +3,36 @@
 -- with fewer blogs than the window is walked to the end in step 1, so step 2 never runs: the
 -- cost is a walk of the author's blogs, whatever the words and the statistics. For a more
 -- prolific author, step 2 and its `resume` row are as in blogs_search.sql.
--- params: author_id, config, query, before_created_at, before_id, limit, window, reader_id, reader_version, index_max
 -- read-only: yes
 -- plan: custom
 WITH reader AS (
-    SELECT id FROM users WHERE id = $8 AND token_version = $9
+    SELECT id FROM users WHERE id = :reader_id AND token_version = :reader_version
 ), walked AS MATERIALIZED (
-    SELECT newest.id, newest.created_at, newest.matches, newest.step = $7 AS last
+    SELECT newest.id, newest.created_at, newest.matches, newest.step = :window AS last
     FROM (
         SELECT id,
                created_at,
-               search_vector @@ websearch_to_tsquery($2::regconfig, $3::text) AS matches,
+               search_vector @@ websearch_to_tsquery(:config::regconfig, :query::text) AS matches,
                row_number() OVER (ORDER BY user_id, created_at DESC, id DESC) AS step
         FROM blogs
-        WHERE user_id = $1
-          AND (created_at, id) < ($4, $5)
+        WHERE user_id = :author_id
+          AND (created_at, id) < (:before_created_at, :before_id)
         -- user_id first: only the author's index gives this order, so the walk is never one of
         -- all blogs filtered by author (a plan the statistics sometimes made look cheaper).
         ORDER BY user_id, created_at DESC, id DESC
-        LIMIT $7
+        LIMIT :window
     ) AS newest
     -- The matches, and the window's last blog: there, step 1 could not finish the page.
-    WHERE newest.matches OR newest.step = $7
-    LIMIT $6
+    WHERE newest.matches OR newest.step = :window
+    LIMIT :limit
 ), further AS (
-    SELECT count(*) FILTER (WHERE matches) < $6 AND coalesce(bool_or(last), false) AS needed
+    SELECT count(*) FILTER (WHERE matches) < :limit AND coalesce(bool_or(last), false) AS needed
     FROM walked
 ), route AS (
     -- Through the GIN index only when the statistics say few blogs hold the words (the
     -- estimate is asked only when needed); otherwise the page ends at the window, with a
     -- cursor to walk on from there.
-    SELECT needed, needed AND blogs_search_estimate($2::regconfig, $3::text) <= $10 AS by_index
+    SELECT needed, needed AND blogs_search_estimate(:config::regconfig, :query::text) <= :index_max AS by_index
     FROM further
 ), found AS (
     SELECT id FROM walked
@@ -45,48 +44,27 @@ WITH reader AS (
             SELECT id, created_at
             FROM blogs
             WHERE (SELECT by_index FROM route)
-              AND user_id = $1
-              AND search_vector @@ websearch_to_tsquery($2::regconfig, $3::text)
+              AND user_id = :author_id
+              AND search_vector @@ websearch_to_tsquery(:config::regconfig, :query::text)
             OFFSET 0
         ) AS matching
-        WHERE (matching.created_at, matching.id) < ($4, $5)
+        WHERE (matching.created_at, matching.id) < (:before_created_at, :before_id)
         ORDER BY matching.created_at DESC, matching.id DESC
-        LIMIT $6
+        LIMIT :limit
     )
 )
 (
-SELECT c.id,
-       c.slug,
-       c.title,
-       c.description,
-       c.body,
-       c.tags,
-       c.created_at,
-       c.updated_at,
-       c.favorites_count,
-       EXISTS (
-           SELECT FROM favorites AS f WHERE f.user_id = (SELECT id FROM reader) AND f.blog_id = c.id
-           OFFSET 0  -- a probe per blog, never a hash of all the reader's favorites
-       ) AS favorited,
-       c.owner_id,
-       c.owner_name,
-       c.owner_username,
-       c.owner_bio,
-       c.owner_image,
-       EXISTS (
-           SELECT FROM follows AS fo
-           WHERE fo.follower_id = (SELECT id FROM reader) AND fo.followed_id = c.owner_id
-       ) AS owner_following,
-       false AS resume
+SELECT false AS resume,
+       -- include: blog_card
 FROM found
 JOIN blog_cards AS c ON c.id = found.id
 ORDER BY c.created_at DESC, c.id DESC
-LIMIT $6
+LIMIT :limit
 )
 UNION ALL
 -- Where to walk on from when the page ended at the window (see `route`): the window's last
 -- blog, in the id and created_at columns of a row that is no blog.
-SELECT w.id, NULL, NULL, NULL, NULL, NULL, w.created_at, NULL, NULL, NULL, NULL, NULL, NULL,
-       NULL, NULL, NULL, true
+SELECT true, w.id, NULL, NULL, NULL, NULL, NULL, w.created_at, NULL, NULL, NULL, NULL, NULL,
+       NULL, NULL, NULL, NULL
 FROM walked AS w
 WHERE w.last AND (SELECT needed AND NOT by_index FROM route)

@@ -5,15 +5,14 @@
 -- later waits for this transaction and then cascades to the new comment.
 -- No row: the author is gone. A row whose `id` is NULL: the blog is gone (or never was).
 -- The author is the reader here, and nobody follows themselves: `author_following` is false.
--- params: blog_id, user_id, body
 -- read-only: no
 WITH blog AS (
-    SELECT id FROM blogs WHERE id = $1 FOR KEY SHARE
+    SELECT id FROM blogs WHERE id = :blog_id FOR KEY SHARE
 ), author AS (
-    SELECT id, name, username, bio, image FROM users WHERE id = $2 FOR KEY SHARE
+    SELECT id, name, username, bio, image FROM users WHERE id = :user_id FOR KEY SHARE
 ), inserted AS (
     INSERT INTO comments (blog_id, user_id, body)
-    SELECT blog.id, author.id, $3
+    SELECT blog.id, author.id, :body
     FROM blog, author
     RETURNING id, body, created_at, updated_at
 )

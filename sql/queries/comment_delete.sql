@@ -3,19 +3,18 @@
 -- No row: the blog has no such comment. Otherwise `deleted` says whether it went, and
 -- `author_id` and `owner_id` who may delete it (when neither is `user_id`, it is forbidden;
 -- when one is but nothing was deleted, someone else deleted it meanwhile).
--- params: blog_id, id, user_id
 -- read-only: no
 WITH target AS (
     SELECT c.id, c.user_id AS author_id, b.user_id AS owner_id
     FROM comments AS c
     JOIN blogs AS b ON b.id = c.blog_id
-    WHERE c.id = $2
-      AND c.blog_id = $1
+    WHERE c.id = :id
+      AND c.blog_id = :blog_id
 ), deleted AS (
     DELETE FROM comments AS c
     USING target
     WHERE c.id = target.id
-      AND $3 IN (target.author_id, target.owner_id)
+      AND :user_id IN (target.author_id, target.owner_id)
     RETURNING c.id
 )
 SELECT target.author_id,

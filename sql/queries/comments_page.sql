@@ -13,14 +13,13 @@
 -- planner may walk pk_comments in id order instead and filter on blog_id, for a blog that has
 -- many of the comments (statistics say so) but only recent ones, which reads every older
 -- comment of every other blog first.
--- params: blog_id, slug, after_id, limit, reader_id, reader_version
 -- read-only: yes
 WITH reader AS (
-    SELECT id FROM users WHERE id = $5 AND token_version = $6
+    SELECT id FROM users WHERE id = :reader_id AND token_version = :reader_version
 ), blog AS (
-    SELECT id FROM blogs WHERE id = $1
+    SELECT id FROM blogs WHERE id = :blog_id
     UNION ALL
-    SELECT id FROM blogs WHERE slug = $2 AND $1 IS NULL
+    SELECT id FROM blogs WHERE slug = :slug AND :blog_id IS NULL
 )
 SELECT b.id AS blog_id,
        page.id,
@@ -50,8 +49,8 @@ LEFT JOIN LATERAL (
            ) AS author_following
     FROM comments AS c
     JOIN users AS u ON u.id = c.user_id
-    WHERE (c.blog_id, c.id) > (b.id, $3)
+    WHERE (c.blog_id, c.id) > (b.id, :after_id)
       AND c.blog_id <= b.id
     ORDER BY c.blog_id, c.id
-    LIMIT $4
+    LIMIT :limit
 ) AS page ON true

@@ -1,13 +1,12 @@
 -- Make a blog one of the user's favorites. `found`: whether the blog exists; `added`: false
 -- when it already was a favorite (the row is left as it was). tg_favorites_count keeps the
 -- blog's count.
--- params: user_id, blog_id
 -- read-only: no
 WITH target AS (
-    SELECT id, created_at FROM blogs WHERE id = $2
+    SELECT id, created_at FROM blogs WHERE id = :blog_id
 ), added AS (
     INSERT INTO favorites (user_id, blog_id, blog_created_at)
-    SELECT $1, id, created_at FROM target
+    SELECT :user_id, id, created_at FROM target
     ON CONFLICT DO NOTHING
     RETURNING blog_id
 )

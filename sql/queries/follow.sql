@@ -7,26 +7,25 @@
 -- each other's rows: N of them started at max_follows - 1 follows can leave up to
 -- max_follows + N - 1. N is bounded by how many requests of one user run at once (at most the
 -- connection pool's size per instance); one at a time, the cap is exact.
--- params: follower_id, follower_version, followed_id, max_follows
 -- read-only: no
 WITH follower AS (
-    SELECT id FROM users WHERE id = $1 AND token_version = $2
+    SELECT id FROM users WHERE id = :follower_id AND token_version = :follower_version
 ),
 followed AS (
-    SELECT id, name, username, bio, image, created_at FROM users WHERE id = $3
+    SELECT id, name, username, bio, image, created_at FROM users WHERE id = :followed_id
 ),
 already AS (
-    SELECT 1 FROM follows WHERE follower_id = $1 AND followed_id = $3
+    SELECT 1 FROM follows WHERE follower_id = :follower_id AND followed_id = :followed_id
 ),
 counted AS (
-    SELECT count(*) AS follows FROM (SELECT 1 FROM follows WHERE follower_id = $1 LIMIT $4) AS f
+    SELECT count(*) AS follows FROM (SELECT 1 FROM follows WHERE follower_id = :follower_id LIMIT :max_follows) AS f
 ),
 inserted AS (
     INSERT INTO follows (follower_id, followed_id)
     SELECT r.id, d.id
     FROM follower AS r, followed AS d, counted AS c
     WHERE r.id <> d.id
-      AND c.follows < $4
+      AND c.follows < :max_follows
       AND NOT EXISTS (SELECT 1 FROM already)
     -- A follow of the same pair committed since the snapshot: the caller answers 409.
     ON CONFLICT DO NOTHING

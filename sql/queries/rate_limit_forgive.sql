@@ -1,10 +1,9 @@
 -- Take back one counted attempt under each of `keys` (a login that turned out right), and
 -- forget `cleared` altogether.
--- params: keys, cleared
 -- read-only: no
 WITH cleared AS (
-    DELETE FROM rate_limits WHERE key = ANY ($2::text[])
+    DELETE FROM rate_limits WHERE key = ANY (:cleared::text[])
 )
 UPDATE rate_limits
 SET hits = hits - 1
-WHERE key = ANY ($1::text[]) AND hits > 0
+WHERE key = ANY (:keys::text[]) AND hits > 0

@@ -1,10 +1,9 @@
 -- Delete up to `batch` windows that ended at least a minute ago (ix_rate_limits_window_ends).
--- params: batch
 -- read-only: no
 DELETE FROM rate_limits
 WHERE key IN (
     SELECT key FROM rate_limits
     WHERE window_ends < clock_timestamp() - interval '1 minute'
-    LIMIT $1
+    LIMIT :batch
     FOR UPDATE SKIP LOCKED
 )

@@ -1,8 +1,7 @@
 -- One user as anyone may see them, with whether the reader follows them.
--- params: id, reader_id, reader_version
 -- read-only: yes
 WITH reader AS (
-    SELECT id FROM users WHERE id = $2 AND token_version = $3
+    SELECT id FROM users WHERE id = :reader_id AND token_version = :reader_version
 )
 SELECT u.id,
        u.name,
@@ -14,4 +13,4 @@ SELECT u.id,
            SELECT 1 FROM follows AS f, reader AS r WHERE f.follower_id = r.id AND f.followed_id = u.id
        ) AS following
 FROM users AS u
-WHERE u.id = $1
+WHERE u.id = :id

@@ -1,9 +1,8 @@
 -- One user by username in any letter case (on uq_users_username_lower), with whether the
 -- reader follows them.
--- params: username, reader_id, reader_version
 -- read-only: yes
 WITH reader AS (
-    SELECT id FROM users WHERE id = $2 AND token_version = $3
+    SELECT id FROM users WHERE id = :reader_id AND token_version = :reader_version
 )
 SELECT u.id,
        u.name,
@@ -15,4 +14,4 @@ SELECT u.id,
            SELECT 1 FROM follows AS f, reader AS r WHERE f.follower_id = r.id AND f.followed_id = u.id
        ) AS following
 FROM users AS u
-WHERE lower(u.username) = lower($1)
+WHERE lower(u.username) = lower(:username)

@@ -1,9 +1,8 @@
 -- A page of users in id order, after `after_id` (0 for the first page), each with whether the
 -- reader follows them: a primary-key lookup in follows per user, none for an anonymous reader.
--- params: after_id, limit, reader_id, reader_version
 -- read-only: yes
 WITH reader AS (
-    SELECT id FROM users WHERE id = $3 AND token_version = $4
+    SELECT id FROM users WHERE id = :reader_id AND token_version = :reader_version
 )
 SELECT u.id,
        u.name,
@@ -15,6 +14,6 @@ SELECT u.id,
            SELECT 1 FROM follows AS f, reader AS r WHERE f.follower_id = r.id AND f.followed_id = u.id
        ) AS following
 FROM users AS u
-WHERE u.id > $1
+WHERE u.id > :after_id
 ORDER BY u.id
-LIMIT $2
+LIMIT :limit

@@ -288,7 +288,7 @@ async def test_a_transaction_left_open_is_rolled_back_on_release(database_url: s
         await database.disconnect()
 
 
-SLEEP = parse("sleep", "-- params: seconds\n-- read-only: yes\nSELECT pg_sleep($1::float8)")
+SLEEP = parse("sleep", "-- read-only: yes\nSELECT pg_sleep(:seconds::float8)")
 
 
 @pytest.mark.parametrize(

@@ -622,7 +622,7 @@ async def test_explain_analyze_of_a_delete_changes_nothing(
         ),
         (
             {"after_id": "1", "limit": "5", "x": "1"},
-            r"no parameter 'x' \(it takes: after_id, limit",
+            r"no parameter 'x' \(it takes: reader_id, reader_version, after_id, limit\)",
         ),
     ],
 )

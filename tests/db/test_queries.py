@@ -19,7 +19,7 @@ import pytest
 
 from service.blogs import SEARCH_INDEX_MAX_ROWS, SEARCH_WINDOW
 from service.db import queries
-from service.db.queries import Query, load_all, parse
+from service.db.queries import PARTS, Query, QueryFileError, load_all, parse
 from service.models import MAX_ID
 from tests.utils import plan_nodes, plan_problems, prepared_plan, rolled_back, seeded_database
 
@@ -215,25 +215,73 @@ def test_every_query_file_has_a_sample() -> None:
     assert set(load_all()) == set(SAMPLES)
 
 
-def test_parameters_are_named_in_order() -> None:
-    query = parse("q", "-- params: b, a\n-- read-only: yes\nSELECT $1::int - $2::int")
+def test_parameters_are_named_where_used_and_numbered_by_first_use() -> None:
+    query = parse("q", "-- read-only: yes\nSELECT :b::int - :a::int + :b::int")
     assert query.params == ("b", "a")
+    assert query.sql == "-- read-only: yes\nSELECT $1::int - $2::int + $1::int"
     assert query.args({"a": 1, "b": 5}) == [5, 1]
 
 
 @pytest.mark.parametrize("values", [{}, {"b": 1}, {"a": 1, "b": 2, "c": 3}])
 def test_missing_or_unknown_parameters_are_refused(values: dict[str, int]) -> None:
-    query = parse("q", "-- params: a, b\n-- read-only: yes\nSELECT $1::int + $2::int")
+    query = parse("q", "-- read-only: yes\nSELECT :a::int + :b::int")
     with pytest.raises(TypeError, match="query q takes a, b"):
         query.args(values)
 
 
+# Text that holds a colon before a name without naming a parameter: casts, string literals of
+# every kind, quoted identifiers and comments, each next to the one real parameter :a.
+NOT_PARAMETERS = """-- read-only: yes
+-- :in_a_header_comment
+SELECT :a::int AS a,                    -- :in_a_line_comment
+       now()::date::text AS cast_chain,
+       '{1,2}'::int[] AS array_cast,
+       ':in_a_string' AS s1,
+       'it''s :still_a_string' AS s2,
+       E'escaped \\' :and_a_string' AS s3,
+       $$ :dollar_quoted $$ AS s4,
+       $tag$ :tagged $tag$ AS s5,
+       1 AS ":quoted_identifier",
+       /* :in_a /* nested :block */ comment */ :a::int + 1 AS b
+"""
+
+
+def test_casts_strings_identifiers_and_comments_are_never_parameters() -> None:
+    query = parse("q", NOT_PARAMETERS)
+    assert query.params == ("a",)
+    assert query.sql.count("$1") == 2
+    for kept in ("::date::text", "::int[]", "':in_a_string'", ":dollar_quoted", ":tagged"):
+        assert kept in query.sql
+
+
+async def test_a_statement_with_casts_and_strings_runs_as_written(raw: asyncpg.Connection) -> None:
+    row = await raw.fetchrow(parse("q", NOT_PARAMETERS).sql, 41)
+    assert dict(row) | {"cast_chain": None} == {
+        "a": 41,
+        "cast_chain": None,
+        "array_cast": [1, 2],
+        "s1": ":in_a_string",
+        "s2": "it's :still_a_string",
+        "s3": "escaped ' :and_a_string",
+        "s4": " :dollar_quoted ",
+        "s5": " :tagged ",
+        ":quoted_identifier": 1,
+        "b": 42,
+    }
+
+
 @pytest.mark.parametrize(
-    "text",
-    ["-- params: a\nSELECT $1, $2", "-- params: a, b\nSELECT $1", "SELECT $1"],
+    ("text", "message"),
+    [
+        ("SELECT\n  $1", r"sql/queries/q\.sql:3: \$1 is never bound"),
+        ("SELECT :'a'", r"sql/queries/q\.sql:2: write the parameter a as :a"),
+        ("-- params: a\nSELECT :a", r"sql/queries/q\.sql:2: '-- params:' is gone"),
+    ],
 )
-def test_a_header_that_does_not_match_the_statement_is_refused(text: str) -> None:
-    with pytest.raises(ValueError, match="header names"):
+def test_positional_or_psql_quoted_parameters_are_refused_at_their_line(
+    text: str, message: str
+) -> None:
+    with pytest.raises(QueryFileError, match=message):
         parse("q", "-- read-only: yes\n" + text)
 
 
@@ -280,28 +328,119 @@ def test_a_plan_header_asks_for_custom_plans_or_is_refused() -> None:
 
 
 def test_load_all_reads_every_file(tmp_path: Path) -> None:
-    (tmp_path / "one.sql").write_text("-- params: id\n-- read-only: yes\nSELECT $1::int")
+    (tmp_path / "one.sql").write_text("-- read-only: yes\nSELECT :id::int")
     (tmp_path / "two.sql").write_text("-- read-only: no\nSELECT 2")
+    (tmp_path / PARTS).mkdir()
+    (tmp_path / PARTS / "piece.sql").write_text("-- A part, never a query of its own.\n1")
     assert load_all(tmp_path) == {
         "one": Query(
-            name="one",
-            sql="-- params: id\n-- read-only: yes\nSELECT $1::int",
-            params=("id",),
-            read_only=True,
+            name="one", sql="-- read-only: yes\nSELECT $1::int", params=("id",), read_only=True
         ),
         "two": Query(name="two", sql="-- read-only: no\nSELECT 2", params=(), read_only=False),
     }
 
 
 def test_a_file_without_a_read_only_header_is_refused_by_name(tmp_path: Path) -> None:
-    (tmp_path / "bad.sql").write_text("-- params: id\nSELECT $1::int")
+    (tmp_path / "bad.sql").write_text("SELECT :id::int")
     with pytest.raises(ValueError, match=r"sql/queries/bad\.sql"):
         load_all(tmp_path)
 
 
+def _write_parts(directory: Path, **parts: str) -> Path:
+    (directory / PARTS).mkdir(exist_ok=True)
+    for name, text in parts.items():
+        (directory / PARTS / f"{name}.sql").write_text(text)
+    return directory / PARTS
+
+
+def test_an_include_line_is_replaced_by_its_part_indented_as_the_line(tmp_path: Path) -> None:
+    parts = _write_parts(
+        tmp_path,
+        pair="-- Two columns.\n-- What they are for.\n:x::int AS x,\n-- include: inner\n",
+        inner="-- The second.\n:y::int + :x::int AS y",
+    )
+    text = "-- read-only: yes\nSELECT 0 AS w,\n       -- include: pair\nFROM (VALUES (:x)) AS v"
+    query = parse("q", text, parts)
+    assert query.sql == (
+        "-- read-only: yes\nSELECT 0 AS w,\n       $1::int AS x,\n       $2::int + $1::int AS y\n"
+        "FROM (VALUES ($1)) AS v"
+    )
+    assert query.params == ("x", "y")
+
+
+def test_an_include_may_bind_the_part_s_parameters(tmp_path: Path) -> None:
+    parts = _write_parts(tmp_path, pick="WHERE (:who::int IS NULL OR id = :who) AND n < :cap")
+    by_user = parse("q", "-- read-only: yes\nSELECT 1\n-- include: pick with who = :user_id", parts)
+    assert by_user.sql.endswith("WHERE ($1::int IS NULL OR id = $1) AND n < $2")
+    assert by_user.params == ("user_id", "cap")
+    anyone = parse(
+        "q", "-- read-only: yes\nSELECT 1\n-- include: pick with who = NULL, cap = 5", parts
+    )
+    assert anyone.sql.endswith("WHERE (NULL::int IS NULL OR id = NULL) AND n < 5")
+    assert anyone.params == ()
+
+
+async def test_the_service_s_parts_compile_into_statements_that_run(
+    raw: asyncpg.Connection,
+) -> None:
+    for name, query in load_all().items():
+        assert "-- include:" not in query.sql, name
+        await raw.prepare(query.sql)
+
+
+@pytest.mark.parametrize(
+    ("text", "parts", "message"),
+    [
+        (
+            "SELECT 1\n-- include: nowhere",
+            {"here": "1"},
+            r"sql/queries/q\.sql:3: unknown include 'nowhere': no _parts/nowhere\.sql "
+            r"\(there are: here\)",
+        ),
+        (
+            "SELECT 1\n-- include: outer",
+            {"outer": "-- Wraps.\n\n1 +\n-- include: missing"},
+            r"sql/queries/_parts/outer\.sql:4: unknown include 'missing'",
+        ),
+        (
+            "SELECT\n-- include: p with b = :c",
+            {"p": ":a"},
+            r"sql/queries/q\.sql:3: unused parameter: the include binds b, which p never uses",
+        ),
+        (
+            "SELECT\n-- include: p",
+            {"p": "-- Says what it is.\n:a +\n$1"},
+            r"sql/queries/_parts/p\.sql:3: \$1 is never bound",
+        ),
+        (
+            "SELECT\n-- include: p with a = now()",
+            {"p": ":a"},
+            r"sql/queries/q\.sql:3: bad binding 'a = now\(\)'",
+        ),
+        (
+            "SELECT\n-- include: p",
+            {"p": "-- read-only: no\n1"},
+            r"sql/queries/_parts/p\.sql:1: a part has no header lines",
+        ),
+        (
+            "SELECT\n-- include: p",
+            {"p": "1 +\n-- include: p"},
+            r"sql/queries/_parts/p\.sql:2: p includes itself",
+        ),
+        ("SELECT\n-- include: Bad Name", {}, r"sql/queries/q\.sql:3: write '-- include: NAME'"),
+    ],
+)
+def test_a_bad_include_is_refused_at_its_file_and_line(
+    tmp_path: Path, text: str, parts: dict[str, str], message: str
+) -> None:
+    with pytest.raises(QueryFileError, match=message):
+        parse("q", "-- read-only: yes\n" + text, _write_parts(tmp_path, **parts))
+
+
 def test_the_service_s_queries_are_loaded() -> None:
-    assert queries.BLOG_DETAIL.params == ("id", "reader_id", "reader_version")
-    assert queries.BLOGS_PAGE.params[:3] == ("before_created_at", "before_id", "limit")
+    assert set(queries.BLOG_DETAIL.params) == {"id", "reader_id", "reader_version"}
+    assert queries.BLOG_DETAIL.read_only and not queries.BLOG_CREATE.read_only
+    assert queries.BLOGS_SEARCH.custom_plan
 
 
 # 50,000 blogs by 500 users, with tags, follows and favorites.

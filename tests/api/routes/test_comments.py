@@ -628,9 +628,9 @@ PLAN_SEED = (
 # The page as one would write it plainly.
 PLAIN_PAGE = parse(
     "plain",
-    "-- params: blog_id, after_id, limit\n-- read-only: yes\n"
-    "SELECT c.id, c.body FROM comments AS c WHERE c.blog_id = $1 AND c.id > $2 "
-    "ORDER BY c.id LIMIT $3",
+    "-- read-only: yes\n"
+    "SELECT c.id, c.body FROM comments AS c WHERE c.blog_id = :blog_id AND c.id > :after_id "
+    "ORDER BY c.id LIMIT :limit",
 )
 
 
