@@ -20,5 +20,5 @@ WITH reader AS (
     WHERE f.follower_id = (SELECT id FROM reader)
     ORDER BY newest.created_at DESC, newest.id DESC
     LIMIT :walk
-)
+),
 -- include: count_and_page

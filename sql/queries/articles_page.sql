@@ -10,5 +10,5 @@ WITH reader AS (
     FROM blogs AS b
     ORDER BY b.created_at DESC, b.id DESC
     LIMIT :walk
-)
+),
 -- include: count_and_page

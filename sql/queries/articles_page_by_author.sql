@@ -24,5 +24,5 @@ WITH reader AS (
       ))
     ORDER BY b.created_at DESC, b.id DESC
     LIMIT :walk
-)
+),
 -- include: count_and_page

@@ -17,5 +17,5 @@ WITH reader AS (
       ))
     ORDER BY fa.blog_created_at DESC, fa.blog_id DESC
     LIMIT :walk
-)
+),
 -- include: count_and_page

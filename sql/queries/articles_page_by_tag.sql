@@ -10,5 +10,5 @@ WITH reader AS (
     WHERE bt.tag_id = (SELECT t.id FROM tags AS t WHERE t.name = :tag)
     ORDER BY bt.blog_created_at DESC, bt.blog_id DESC
     LIMIT :walk
-)
+),
 -- include: count_and_page

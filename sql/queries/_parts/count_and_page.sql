@@ -1,4 +1,5 @@
--- The count-and-page tail every articles_*.sql shares, after its CTEs `reader` and `walked`.
+-- The count-and-page tail every articles_*.sql shares, after its CTEs `reader` and
+-- `walked` (the file ends its walk with `),` and the include line).
 -- `walked` is the file's own walk of one index, newest first: at most `walk` rows (the cap on
 -- the count plus one, or offset + limit when that is more) of (id, created_at). `matches`
 -- numbers them newest first by a window over the walk's own order (no sort); the page is the
@@ -6,7 +7,7 @@
 -- caller caps it). Past the end, one row with a NULL id still carries the count. Rows come in no
 -- order: the caller sorts the page (at most `limit` rows) by `n`, so no sort in the plan reaches
 -- blogs.
-, matches AS (
+matches AS (
     SELECT w.id, row_number() OVER (ORDER BY w.created_at DESC, w.id DESC) AS n
     FROM walked AS w
 )
