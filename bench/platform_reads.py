@@ -2,7 +2,8 @@
 RealWorld API), anonymously and signed in: requests per second, p99 and CPU per request under
 load, and SQL statements per request counted at the wire (bench/statements.py).
 
-Only ours: the other variants serve neither the feed nor /api.
+Only ours, at this checkout or others (`--variants ours,ours@REV`): the other variants serve
+neither the feed nor /api. Each variant's statements are counted on a server of its own.
 """
 
 import argparse
@@ -17,7 +18,7 @@ import asyncpg
 
 from bench import data, writes
 from bench.load import Run, Target, measure, request
-from bench.servers import TOKEN_SECRET, Server
+from bench.servers import TOKEN_SECRET, Server, parse
 from bench.statements import StatementCounter
 
 PAGE = "limit=20"
@@ -116,8 +117,11 @@ def count_statements(
     return counted[0] / COUNTED
 
 
-def _row(endpoint: Endpoint, mode: str, runs: list[Run], statements: float) -> dict[str, Any]:
+def _row(
+    variant: str, endpoint: Endpoint, mode: str, runs: list[Run], statements: float
+) -> dict[str, Any]:
     return {
+        "variant": variant,
         "endpoint": endpoint.name,
         "path": endpoint.path,
         "mode": mode,
@@ -131,60 +135,88 @@ def _row(endpoint: Endpoint, mode: str, runs: list[Run], statements: float) -> d
     }
 
 
+def variants(args: argparse.Namespace) -> list[str]:
+    """The --variants that are ours (at this checkout, another commit, other settings): only
+    ours serves these reads. Without any, ours."""
+    return [v for v in args.variants if parse(v).base == "ours"] or ["ours"]
+
+
 def run(args: argparse.Namespace, url: str, results: Path) -> dict[str, Any]:
     chosen = [e for e in ENDPOINTS if e.name in args.platform]
+    served = variants(args)
     fixture = asyncio.run(_fixture(url, results))
     slugs = fixture.slugs.read_text().split()
     plan = [(e, m) for e in chosen for m in MODES if m == MODES[1] or not e.signed_in_only]
     targets = {(e.name, m): _target(e, m, fixture) for e, m in plan}
     counter = StatementCounter(url)
     counter.start()
-    timed = Server("ours", args.base_port, url)
-    counted = Server("ours", args.base_port + 1, counter.url)
+    timed = {v: Server(v, args.base_port + 2 * i, url) for i, v in enumerate(served)}
+    statements: dict[tuple[str, str, str], float] = {}
     try:
-        timed.start(results)
         (results / "counted").mkdir(exist_ok=True)
-        counted.start(results / "counted")
-        for server in (timed, counted):
+        for i, variant in enumerate(served):
+            # One counted server at a time, so the proxy counts that one's statements alone.
+            counted = Server(variant, args.base_port + 2 * i + 1, counter.url)
+            try:
+                counted.start(results / "counted")
+                counted.wait_ready("/blogs/1")
+                for (name, mode), target in targets.items():
+                    value = count_statements(counted, counter, target, slugs)
+                    statements[(variant, name, mode)] = value
+                    print(f"{variant} {name} {mode:9} {value:5.2f} statements per request")
+            finally:
+                counted.stop()
+        for server in timed.values():
+            server.start(results)
+        for server in timed.values():
             server.wait_ready("/blogs/1")
-        statements = {
-            key: count_statements(counted, counter, target, slugs)
-            for key, target in targets.items()
+        runs: dict[tuple[str, str, str], list[Run]] = {
+            (v, name, mode): [] for v in served for name, mode in targets
         }
-        counted.stop()
-        for (name, mode), value in statements.items():
-            print(f"{name} {mode:9} {value:5.2f} statements per request", flush=True)
-        runs: dict[tuple[str, str], list[Run]] = {key: [] for key in targets}
         for round_ in range(args.rounds):
             for endpoint, mode in plan:
-                done = measure(timed, [targets[(endpoint.name, mode)]], args)
-                runs[(endpoint.name, mode)].append(done)
-                print(
-                    f"round {round_ + 1} {endpoint.name} {mode:9} {done.rps:8,.0f} req/s "
-                    f"p50 {done.p50_ms:6.2f} ms p99 {done.p99_ms:6.2f} ms "
-                    f"CPU {done.cpu_us:5.0f} us/request",
-                    flush=True,
-                )
+                shift = round_ % len(served)  # each variant first in turn
+                for variant in served[shift:] + served[:shift]:
+                    done = measure(timed[variant], [targets[(endpoint.name, mode)]], args)
+                    runs[(variant, endpoint.name, mode)].append(done)
+                    print(
+                        f"round {round_ + 1} {variant} {endpoint.name} {mode:9} "
+                        f"{done.rps:8,.0f} req/s p50 {done.p50_ms:6.2f} ms "
+                        f"p99 {done.p99_ms:6.2f} ms CPU {done.cpu_us:5.0f} us/request",
+                        flush=True,
+                    )
             load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
             print(f"round {round_ + 1} done; load average {load}", flush=True)
     finally:
-        timed.stop()
-        counted.stop()
+        for server in timed.values():
+            server.stop()
         counter.stop()
-    rows = [_row(e, m, runs[(e.name, m)], statements[(e.name, m)]) for e, m in plan]
+    rows = [
+        _row(v, e, m, runs[(v, e.name, m)], statements[(v, e.name, m)])
+        for e, m in plan
+        for v in served
+    ]
     print_table(rows)
-    return {"platform": rows, "tag": fixture.tag, "readers": READERS}
+    return {"platform": rows, "tag": fixture.tag, "readers": READERS, "variants": served}
 
 
 def print_table(rows: list[dict[str, Any]]) -> None:
+    """One row per request, reader and variant; `x first` is req/s over the first variant's."""
     width = max(len(row["path"]) for row in rows)
+    named = max(len(row.get("variant", "ours")) for row in rows)
+    first = {
+        (row["endpoint"], row["mode"]): row["rps"]
+        for row in reversed(rows)  # the first variant's row wins
+    }
     print(
-        f"\n{'':3} {'request':{width}} {'reader':9} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7}"
-        f" {'CPU us':>7} {'SQL/req':>7}"
+        f"\n{'':3} {'request':{width}} {'reader':9} {'variant':{named}} {'req/s':>7}"
+        f" {'x first':>7} {'p50 ms':>7} {'p99 ms':>7} {'CPU us':>7} {'SQL/req':>7}"
     )
     for row in rows:
+        ratio = row["rps"] / first[(row["endpoint"], row["mode"])]
         print(
-            f"{row['endpoint']:3} {row['path']:{width}} {row['mode']:9} {row['rps']:7,.0f} "
+            f"{row['endpoint']:3} {row['path']:{width}} {row['mode']:9} "
+            f"{row.get('variant', 'ours'):{named}} {row['rps']:7,.0f} {ratio:7.3f} "
             f"{row['p50_ms']:7.2f} {row['p99_ms']:7.2f} {row['cpu_us']:7.0f} "
             f"{row['statements_per_request']:7.2f}"
         )
