@@ -129,8 +129,8 @@ def _wait_until_healthy(process: subprocess.Popen[bytes], url: str, log: Path) -
 def server(database_url: str) -> Iterator[Server]:
     port = _free_port()
     env = os.environ | LIMITS
-    # FORWARDED_ALLOW_IPS unset, as by default: our setting is then empty (trust no proxy), and
-    # uvicorn, left to itself, would trust 127.0.0.1, where the tests connect from.
+    # FORWARDED_ALLOW_IPS unset, as by default: our setting is then empty and no proxy is
+    # trusted, not even 127.0.0.1, where the tests connect from.
     env.pop("FORWARDED_ALLOW_IPS", None)
     env |= {
         # Run from elsewhere, so that no `.env` in the checkout changes the settings.
@@ -444,9 +444,9 @@ async def test_a_slow_body_is_cut_off_with_408(server: Server, client: httpx.Asy
     started = time.monotonic()
 
     async def trickle() -> None:
-        # A byte every 0.2 s, then nothing, well before the deadline: uvicorn closes at once after
-        # a `connection: close` reply, and a byte landing just then would turn its FIN into a
-        # reset that can cost the client the reply (a client still sending may see that).
+        # A byte every 0.2 s, then nothing, well before the deadline: the server closes at once
+        # after a `connection: close` reply, and a byte landing just then would turn its FIN into
+        # a reset that can cost the client the reply (a client still sending may see that).
         with contextlib.suppress(ConnectionError):
             for byte in body.encode()[: int(BODY_TIMEOUT / 0.2) - 2]:
                 writer.write(bytes([byte]))
