@@ -4,15 +4,8 @@
 WITH reader AS (
     SELECT id FROM users WHERE id = :reader_id AND token_version = :reader_version
 )
-SELECT u.id,
-       u.name,
-       u.username,
-       u.bio,
-       u.image,
-       u.created_at,
-       EXISTS (
-           SELECT 1 FROM follows AS f, reader AS r WHERE f.follower_id = r.id AND f.followed_id = u.id
-       ) AS following
+SELECT
+       -- include: profile_card
 FROM users AS u
 WHERE u.id > :after_id
 ORDER BY u.id
