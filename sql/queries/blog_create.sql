@@ -3,7 +3,8 @@
 -- (or that a concurrent writer has just committed), where DO NOTHING would return nothing for
 -- it. The tags shown are the ones given, sorted: the statement's own snapshot cannot see the
 -- links it inserts. No row: the owner no longer exists (FOR KEY SHARE waits for a deletion in
--- progress and then finds no row, where the foreign key check would have failed).
+-- progress and then finds no row, where the foreign key check would have failed). Shown as
+-- every blog is (_parts/blog_card.sql), from what the statement wrote: blog_cards cannot see it.
 -- read-only: no
 WITH created AS (
     INSERT INTO blogs (user_id, title, body, description)
@@ -19,22 +20,26 @@ WITH created AS (
     INSERT INTO blog_tags (blog_id, tag_id, blog_created_at)
     SELECT created.id, tag_ids.id, created.created_at
     FROM created CROSS JOIN tag_ids
+), reader AS (
+    SELECT :user_id::bigint AS id  -- the only reader of a new blog is its owner
 )
-SELECT created.id,
-       created.slug,
-       created.title,
-       created.description,
-       created.body,
-       ARRAY(SELECT name FROM tag_ids ORDER BY name) AS tags,
-       created.created_at,
-       created.updated_at,
-       created.favorites_count,
-       false AS favorited,
-       u.id       AS owner_id,
-       u.name     AS owner_name,
-       u.username AS owner_username,
-       u.bio      AS owner_bio,
-       u.image    AS owner_image,
-       false      AS owner_following
-FROM created
-JOIN users AS u ON u.id = created.user_id
+SELECT
+       -- include: blog_card
+FROM (
+    SELECT created.id,
+           created.slug,
+           created.title,
+           created.description,
+           created.body,
+           ARRAY(SELECT name FROM tag_ids ORDER BY name) AS tags,
+           created.created_at,
+           created.updated_at,
+           created.favorites_count,
+           u.id       AS owner_id,
+           u.name     AS owner_name,
+           u.username AS owner_username,
+           u.bio      AS owner_bio,
+           u.image    AS owner_image
+    FROM created
+    JOIN users AS u ON u.id = created.user_id
+) AS c

@@ -6,7 +6,8 @@
 -- so an edit that commits first is seen by the re-check PostgreSQL makes after waiting for it.
 -- updated_at uses clock_timestamp() so it moves even within one transaction.
 -- The tags shown are the new ones when given (the statement cannot see its own links), else the
--- blog's. The flags are the owner's own: the only reader of an edit is its owner.
+-- blog's. Shown as every blog is (_parts/blog_card.sql), from what the statement wrote (blog_cards
+-- cannot see it), with the owner's own flags: the only reader of an edit is its owner.
 -- read-only: no
 WITH target AS (
     SELECT id, user_id FROM blogs WHERE id = :id
@@ -39,26 +40,29 @@ WITH target AS (
     SELECT updated.id, tag_ids.id, updated.created_at
     FROM updated CROSS JOIN tag_ids
     ON CONFLICT DO NOTHING
+), reader AS (
+    SELECT :user_id::bigint AS id  -- the only reader of an edit is its owner
 )
-SELECT updated.id,
-       updated.slug,
-       updated.title,
-       updated.description,
-       updated.body,
-       CASE WHEN :tags::text[] IS NULL THEN c.tags
-            ELSE ARRAY(SELECT name FROM tag_ids ORDER BY name)
-       END AS tags,
-       updated.created_at,
-       updated.updated_at,
-       updated.favorites_count,
-       EXISTS (SELECT FROM favorites AS f WHERE f.user_id = :user_id AND f.blog_id = target.id)
-           AS favorited,
-       c.owner_id,
-       c.owner_name,
-       c.owner_username,
-       c.owner_bio,
-       c.owner_image,
-       false AS owner_following
-FROM target
-JOIN blog_cards AS c ON c.id = target.id
-LEFT JOIN updated ON true
+SELECT
+       -- include: blog_card
+FROM (
+    SELECT updated.id,
+           updated.slug,
+           updated.title,
+           updated.description,
+           updated.body,
+           CASE WHEN :tags::text[] IS NULL THEN cards.tags
+                ELSE ARRAY(SELECT name FROM tag_ids ORDER BY name)
+           END AS tags,
+           updated.created_at,
+           updated.updated_at,
+           updated.favorites_count,
+           cards.owner_id,
+           cards.owner_name,
+           cards.owner_username,
+           cards.owner_bio,
+           cards.owner_image
+    FROM target
+    JOIN blog_cards AS cards ON cards.id = target.id
+    LEFT JOIN updated ON true
+) AS c

@@ -609,3 +609,37 @@ def test_only_the_searches_are_planned_per_call() -> None:
         "blogs_search",
         "blogs_search_by_author",
     }
+
+
+# Every statement that shows blogs: each row ends with the card's columns, in the card's order
+# (after what the statement adds: a count and a number, or the search's resume flag).
+SHOW_BLOGS = (
+    "articles_feed",
+    "articles_page",
+    "articles_page_by_author",
+    "articles_page_by_favorited",
+    "articles_page_by_tag",
+    "blog_by_slug",
+    "blog_create",
+    "blog_detail",
+    "blog_update",
+    "blogs_feed",
+    "blogs_page",
+    "blogs_page_by_author",
+    "blogs_page_by_tag",
+    "blogs_search",
+    "blogs_search_by_author",
+)
+
+
+async def test_every_statement_showing_a_blog_shows_the_card(raw: asyncpg.Connection) -> None:
+    async def columns(query: Query) -> list[str]:
+        return [a.name for a in (await raw.prepare(query.sql)).get_attributes()]
+
+    card = await columns(queries.BLOG_DETAIL)
+    assert card[-2:] == ["owner_image", "owner_following"]
+    named = load_all()
+    shown = {name: await columns(named[name]) for name in SHOW_BLOGS}
+    assert {name: cols[-len(card) :] for name, cols in shown.items()} == dict.fromkeys(
+        SHOW_BLOGS, card
+    )
