@@ -4,6 +4,7 @@ import argparse
 import asyncio
 import json
 import platform
+import random
 import secrets
 import shutil
 import signal
@@ -20,14 +21,51 @@ from bench.load import Run, Target, get, measure, require_wrk, wrk
 from bench.servers import TOKEN_SECRET, VARIANTS, Server, parse
 
 RESULTS = Path(__file__).resolve().parent / "results"
-READS = ("E1", "E2", "E3", "E4")
+READS = ("E1", "E1H", "E2", "E3", "E4")
 ENDPOINTS = READS + writes.WRITE_ENDPOINTS
 PAGE = "limit=20"
+HOT_BLOGS = 1_000
+HOT_IDS = RESULTS / "hot-ids.txt"
+
+
+def hot_ids() -> Path:
+    """E1H's hot set: 1,000 blog ids drawn at random (the same ones every run), one a line."""
+    RESULTS.mkdir(exist_ok=True)
+    drawn = random.Random(data.SEED).sample(range(1, data.BLOGS + 1), HOT_BLOGS)  # noqa: S311
+    HOT_IDS.write_text("".join(f"{blog_id}\n" for blog_id in drawn))
+    return HOT_IDS
+
+
+def cache_lookups(server: Server) -> tuple[float, float] | None:
+    """The read cache's hits and misses so far, from the server's /metrics (ours only)."""
+    if server.spec.base != "ours":
+        return None
+    status, body = get(server.port, "/metrics")
+    if status != 200:
+        return None
+    found = {"hit": 0.0, "miss": 0.0}
+    for line in body.decode().splitlines():
+        if line.startswith("blog_api_read_cache_lookups_total{"):
+            labels, _, value = line.rpartition(" ")
+            for result in found:
+                if f'result="{result}"' in labels:
+                    found[result] = float(value)
+    return found["hit"], found["miss"]
+
+
+def hit_ratio(
+    before: tuple[float, float] | None, after: tuple[float, float] | None
+) -> float | None:
+    if before is None or after is None:
+        return None
+    hits, misses = after[0] - before[0], after[1] - before[1]
+    return hits / (hits + misses) if hits + misses else None
 
 
 def targets(samples: data.Samples) -> dict[str, list[Target]]:
     return {
         "E1": [Target("/blogs/{id}", data.BLOGS)],
+        "E1H": [Target("/blogs/{slug}", slugs=str(hot_ids()))],
         "E2": [Target(f"/blogs?{PAGE}")],
         "E3": [Target(f"/blogs?{PAGE}&cursor={samples.e3_cursor}")],
         "E4": [Target(f"/users/{{id}}/blogs?{PAGE}", data.USERS)],
@@ -258,6 +296,9 @@ def full(args: argparse.Namespace, url: str, samples: data.Samples) -> dict[str,
         runs: dict[str, dict[str, list[Run]]] = {
             e: {v: [] for v in variants} for e in args.endpoints
         }
+        ratios: dict[str, dict[str, list[float | None]]] = {
+            e: {v: [] for v in variants} for e in args.endpoints
+        }
         w = max(9, *(len(v) for v in variants))
         for round_ in range(args.rounds):
             for endpoint in args.endpoints:
@@ -265,13 +306,17 @@ def full(args: argparse.Namespace, url: str, samples: data.Samples) -> dict[str,
                 shift = round_ % len(servers)
                 for server in servers[shift:] + servers[:shift]:
                     target = plan.get(endpoint) or writes.plan(endpoint, url, who)  # type: ignore[arg-type]
+                    before = cache_lookups(server)
                     run = measure(server, target, args)
+                    ratio_ = hit_ratio(before, cache_lookups(server))
                     runs[endpoint][server.variant].append(run)
+                    ratios[endpoint][server.variant].append(ratio_)
                     print(
                         f"round {round_ + 1} {endpoint} {server.variant:{w}} {run.rps:8,.0f} req/s "
                         f"p50 {run.p50_ms:6.2f} ms p99 {run.p99_ms:6.2f} ms "
                         f"CPU {run.cpu_us:5.0f} us/request"
-                        + (f" ({run.timeouts} over 5 s)" if run.timeouts else ""),
+                        + (f" ({run.timeouts} over 5 s)" if run.timeouts else "")
+                        + ("" if ratio_ is None else f" cache hits {ratio_:.1%}"),
                         flush=True,
                     )
             loads.append(Path("/proc/loadavg").read_text().split()[:3])
@@ -291,7 +336,13 @@ def full(args: argparse.Namespace, url: str, samples: data.Samples) -> dict[str,
                 f"  {name}: {ceiling['tps']:,.0f} tps, {ceiling['latency_avg_ms']:.2f} ms average"
             )
     print_table(rows, rss)
-    return {"results": rows, "rss_mib": rss, "pgbench": ceilings, "loadavg_by_round": loads}
+    return {
+        "results": rows,
+        "rss_mib": rss,
+        "pgbench": ceilings,
+        "loadavg_by_round": loads,
+        "cache_hit_ratio": ratios,
+    }
 
 
 def rss_check(args: argparse.Namespace, url: str, samples: data.Samples) -> dict[str, Any]:
