@@ -21,7 +21,9 @@ WITH created AS (
     SELECT created.id, tag_ids.id, created.created_at
     FROM created CROSS JOIN tag_ids
 ), reader AS (
-    SELECT :user_id::bigint AS id  -- the only reader of a new blog is its owner
+    -- No one to look up: no one has favorited a blog this statement creates, and its owner
+    -- follows no one as themselves, so both flags are false without a probe.
+    SELECT NULL::bigint AS id
 )
 SELECT
        -- include: blog_card
