@@ -296,3 +296,24 @@ async def test_pages_that_end_at_the_window_still_walk_every_match_once(
     items, pages = await walk_pages(client, "/blogs", q="needle", limit="2")
     assert [item["title"] for item in items] == [f"needle {n}" for n in range(24, -1, -3)]
     assert pages >= 7  # four blogs a page at most: 25 blogs take seven windows
+
+
+@pytest.mark.parametrize("query", ["-garden", "-the -garden -title", "-garden or -the"])
+@pytest.mark.parametrize("by_author", [False, True], ids=["all", "by_author"])
+async def test_a_search_of_exclusions_only_never_reads_every_blog(
+    planted: asyncpg.Connection, query: str, by_author: bool
+) -> None:
+    # Every blog holds these words, so nothing matches, and the statistics say so: without a
+    # word to look up, the GIN index would be read whole and every blog rechecked. The page
+    # ends at the window instead, with where to walk on from.
+    values: dict[str, Any] = FIRST_PAGE | {"config": "simple", "query": query}
+    search = queries.BLOGS_SEARCH
+    if by_author:
+        author = await planted.fetchval("SELECT user_id FROM blogs WHERE title LIKE '% zyzzyva'")
+        values |= {"author_id": author, "window": 30}
+        search = queries.BLOGS_SEARCH_BY_AUTHOR
+    plan = await _plan(planted, search, **values)
+    assert not _ran(plan, "ix_blogs_search_vector"), plan
+    assert _scanned_blogs_rows(plan) <= values["window"] + 100, plan
+    rows = await planted.fetch(search.sql, *search.args(values))
+    assert [row["resume"] for row in rows] == [True]

@@ -13,12 +13,15 @@ walked AS MATERIALIZED (
     SELECT count(*) FILTER (WHERE matches) < :limit AND coalesce(bool_or(last), false) AS needed
     FROM walked
 ), route AS (
-    -- Through the GIN index only when the statistics say few blogs hold the words (the
-    -- estimate is asked only when needed); otherwise the page ends at the window, with a
+    -- Through the GIN index only when the query has a word to look up there (querytree is
+    -- 'T' for one made only of exclusions, `-the -a`, which the index would answer by reading
+    -- itself whole and rechecking every blog) and the statistics say few blogs hold the words
+    -- (the estimate is asked only when needed); otherwise the page ends at the window, with a
     -- cursor to walk on from there.
     SELECT needed,
-           needed AND blogs_search_estimate(:config::regconfig, :query::text) <= :index_max
-               AS by_index
+           needed
+           AND querytree(websearch_to_tsquery(:config::regconfig, :query::text)) <> 'T'
+           AND blogs_search_estimate(:config::regconfig, :query::text) <= :index_max AS by_index
     FROM further
 ), found AS (
     SELECT id FROM walked
