@@ -27,6 +27,20 @@ async def test_two_writers_with_the_same_tags_in_opposite_orders_both_succeed(
     The second (beta, alpha), were it to lock in its own order, would take `beta` and wait for
     `alpha` too; once `alpha` is free the first takes it and waits for `beta`: a deadlock."""
     url = await scratch_database()
+    await _interleaved(url, edit=edit, first=["alpha", "beta"], second=["beta", "alpha"])
+
+
+async def test_two_edits_each_dropping_the_tag_the_other_keeps_both_succeed(
+    scratch_database: ScratchDatabase,
+) -> None:
+    """Both blogs carry alpha and beta. The first edit keeps alpha (and drops beta, whose count
+    it then changes); the second keeps beta and drops alpha: each needs both tags, and must
+    take them in the same order as the other."""
+    url = await scratch_database()
+    await _interleaved(url, edit=True, first=["alpha"], second=["beta"])
+
+
+async def _interleaved(url: str, *, edit: bool, first: list[str], second: list[str]) -> None:
     async with in_process(url, min_size=2, max_size=4) as client:
         ada = await sign_up_with(client, "Ada")
         ids = []
@@ -50,16 +64,16 @@ async def test_two_writers_with_the_same_tags_in_opposite_orders_both_succeed(
             blocker = holder.transaction()
             await blocker.start()
             await holder.execute("SELECT FROM tags WHERE name = 'alpha' FOR UPDATE")
-            first = asyncio.create_task(write(0, ["alpha", "beta"]))
+            first_write = asyncio.create_task(write(0, first))
 
             async def waiting(count: int) -> bool:
                 return await _lock_waiters(url) == count
 
             await eventually(lambda: waiting(1), within=10, what="the first writer to wait")
-            second = asyncio.create_task(write(1, ["beta", "alpha"]))
+            second_write = asyncio.create_task(write(1, second))
             await eventually(lambda: waiting(2), within=10, what="the second writer to wait")
             await blocker.rollback()
-        answers = await asyncio.gather(first, second)
+        answers = await asyncio.gather(first_write, second_write)
     assert [answer.status_code for answer in answers] == [200 if edit else 201] * 2, [
         answer.text for answer in answers
     ]

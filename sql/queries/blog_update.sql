@@ -23,12 +23,27 @@ WITH target AS (
       AND (:versions::timestamptz[] IS NULL OR b.updated_at = ANY (:versions::timestamptz[]))
     RETURNING b.id, b.slug, b.title, b.description, b.body, b.created_at, b.updated_at,
               b.favorites_count
-), tag_ids AS (
+), touched AS (
+    -- Every tag the edit changes the count of, the given ones and those it drops, locked here
+    -- in one order (code points, as blog_create's tags come): two edits taking them in
+    -- different orders, or taking the dropped ones only when their counts change at the end,
+    -- could each hold a tag the other waits for.
     INSERT INTO tags (name)
-    SELECT name FROM unnest(:tags::text[]) AS name
+    SELECT name
+    FROM (
+        SELECT unnest(:tags::text[]) AS name
+        UNION
+        SELECT t.name
+        FROM blog_tags AS bt
+        JOIN tags AS t ON t.id = bt.tag_id
+        WHERE :tags::text[] IS NOT NULL AND bt.blog_id = :id
+    ) AS changed
     WHERE EXISTS (SELECT FROM updated)
+    ORDER BY name COLLATE "C"
     ON CONFLICT (name) DO UPDATE SET name = excluded.name
     RETURNING id, name
+), tag_ids AS (
+    SELECT id, name FROM touched WHERE name = ANY (:tags::text[])
 ), unlinked AS (
     DELETE FROM blog_tags AS bt
     USING updated
