@@ -77,3 +77,46 @@ async def _interleaved(url: str, *, edit: bool, first: list[str], second: list[s
     assert [answer.status_code for answer in answers] == [200 if edit else 201] * 2, [
         answer.text for answer in answers
     ]
+
+
+async def test_a_writer_and_a_deletion_with_the_same_tags_both_succeed(
+    scratch_database: ScratchDatabase,
+) -> None:
+    """A writer locks its tags in name order; deleting a blog unlinks its tags, and the count
+    trigger then locks them too: in the same order, or the two deadlock when names and ids run
+    opposite ways. `zulu` is made before `alpha`, so its id is the lower one. A third
+    transaction holds `alpha`: the writer (alpha, zulu) waits for it; the deletion, in id order,
+    would take `zulu` and wait for `alpha` too, and once `alpha` is free, each would wait for
+    the other."""
+    url = await scratch_database()
+    async with in_process(url, min_size=2, max_size=4) as client:
+        ada = await sign_up_with(client, "Ada")
+        bob = await sign_up_with(client, "Bob")  # his own blog: no user counter in common
+        for tags in (["zulu"], ["alpha"], ["alpha", "zulu"]):
+            made = await client.post(
+                "/blogs", json={"title": "t", "body": "b", "tags": tags}, headers=bob.headers
+            )
+            assert made.status_code == 201, made.text
+        doomed = made.json()["id"]
+
+        async with connect(url) as holder:
+            blocker = holder.transaction()
+            await blocker.start()
+            await holder.execute("SELECT FROM tags WHERE name = 'alpha' FOR UPDATE")
+            writer = asyncio.create_task(
+                client.post(
+                    "/blogs",
+                    json={"title": "t", "body": "b", "tags": ["zulu", "alpha"]},
+                    headers=ada.headers,
+                )
+            )
+
+            async def waiting(count: int) -> bool:
+                return await _lock_waiters(url) == count
+
+            await eventually(lambda: waiting(1), within=10, what="the writer to wait")
+            deletion = asyncio.create_task(client.delete(f"/blogs/{doomed}", headers=bob.headers))
+            await eventually(lambda: waiting(2), within=10, what="the deletion to wait")
+            await blocker.rollback()
+        written, deleted = await asyncio.gather(writer, deletion)
+    assert (written.status_code, deleted.status_code) == (201, 204), [written.text, deleted.text]
