@@ -38,7 +38,8 @@ class AuthenticationFailed(DomainError):
 
 class DatabaseUnavailable(DomainError):
     """`reason`: pool_exhausted, statement_timeout, connection_lost, read_only (a server that
-    no longer takes writes) or database_down. `during_failover`: the database's server was lost
+    no longer takes writes), deadlock (the transaction was cancelled, and rolled back, to end a
+    lock cycle) or database_down. `during_failover`: the database's server was lost
     and no connection to a new one has been made yet."""
 
     def __init__(

@@ -120,3 +120,57 @@ async def test_a_writer_and_a_deletion_with_the_same_tags_both_succeed(
             await blocker.rollback()
         written, deleted = await asyncio.gather(writer, deletion)
     assert (written.status_code, deleted.status_code) == (201, 204), [written.text, deleted.text]
+
+
+async def test_a_write_cancelled_by_a_deadlock_is_a_503_and_leaves_nothing(
+    scratch_database: ScratchDatabase,
+) -> None:
+    """An author writing a blog tagged `alpha` while deleting another tagged `alpha`: the
+    writer locks the tag, then (in its counter trigger) the author's blog count; the deletion
+    locks the count, then the tag. A third transaction holding `alpha` makes them meet that way,
+    and PostgreSQL cancels one. The cancelled write is rolled back whole: a 503 to try again,
+    never a 500."""
+    url = await scratch_database()
+    async with in_process(url, min_size=2, max_size=4) as client:
+        ada = await sign_up_with(client, "Ada")
+        made = await client.post(
+            "/blogs", json={"title": "t", "body": "b", "tags": ["alpha"]}, headers=ada.headers
+        )
+        assert made.status_code == 201, made.text
+        doomed = made.json()["id"]
+
+        async with connect(url) as holder:
+            blocker = holder.transaction()
+            await blocker.start()
+            await holder.execute("SELECT FROM tags WHERE name = 'alpha' FOR UPDATE")
+            writer = asyncio.create_task(
+                client.post(
+                    "/blogs",
+                    json={"title": "t", "body": "b", "tags": ["alpha"]},
+                    headers=ada.headers,
+                )
+            )
+
+            async def waiting(count: int) -> bool:
+                return await _lock_waiters(url) == count
+
+            await eventually(lambda: waiting(1), within=10, what="the writer to wait")
+            deletion = asyncio.create_task(client.delete(f"/blogs/{doomed}", headers=ada.headers))
+            await eventually(lambda: waiting(2), within=10, what="the deletion to wait")
+            await blocker.rollback()
+        written, deleted = await asyncio.gather(writer, deletion)
+        statuses = (written.status_code, deleted.status_code)
+        assert statuses in {(201, 204), (503, 204), (201, 503)}, [written.text, deleted.text]
+        for answer in (written, deleted):
+            if answer.status_code == 503:
+                assert answer.headers["retry-after"] == "1"
+        blogs = (await client.get(f"/users/{ada.id}/blogs")).json()["items"]
+    async with connect(url) as admin:
+        counted = await admin.fetchval("SELECT blog_count FROM user_blog_counts")
+        tagged = await admin.fetchval("SELECT blog_count FROM tags WHERE name = 'alpha'")
+    assert (
+        counted
+        == tagged
+        == len(blogs)
+        == 1 + (written.status_code == 201) - (deleted.status_code == 204)
+    )

@@ -101,6 +101,8 @@ UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
     TimeoutError,
     # A write on a server that no longer takes them: the primary has been demoted.
     asyncpg.exceptions.ReadOnlySQLTransactionError,
+    # PostgreSQL cancelled this transaction to end a lock cycle with another one.
+    asyncpg.exceptions.DeadlockDetectedError,
 )
 
 
@@ -305,6 +307,12 @@ class Connection:
                 "the database is switching servers; try again",
                 reason="read_only",
                 during_failover=True,
+            )
+        if isinstance(exc, asyncpg.exceptions.DeadlockDetectedError):
+            # The transaction was rolled back whole and the connection is sound: nothing to
+            # renew, and the same request sent again goes through.
+            return DatabaseUnavailable(
+                "the database cancelled a conflicting change; try again", reason="deadlock"
             )
         if isinstance(exc, asyncpg.exceptions.QueryCanceledError):
             return DatabaseUnavailable(
