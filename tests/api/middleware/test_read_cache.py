@@ -481,6 +481,30 @@ async def test_a_deleted_blog_is_gone_from_its_pages(
     )
 
 
+async def test_a_slug_changed_in_sql_moves_the_comment_pages_too(
+    cached: Cached, blog: dict[str, Any], author: Account
+) -> None:
+    commented = await cached.client.post(
+        f"/blogs/{blog['id']}/comments", json={"body": "mine"}, headers=author.headers
+    )
+    assert commented.status_code == 201
+
+    async def move() -> None:
+        async with connect(cached.url) as conn:
+            await conn.execute("UPDATE blogs SET slug = 'moved' WHERE id = $1", blog["id"])
+
+    await _all_show(
+        cached,
+        {
+            f"/api/articles/{blog['slug']}": lambda r: r.status_code == 404,
+            f"/api/articles/{blog['slug']}/comments": lambda r: r.status_code == 404,
+        },
+        move(),
+    )
+    moved = await cached.stored("/api/articles/moved/comments")
+    assert [c["body"] for c in moved.json()["comments"]] == ["mine"]
+
+
 async def _cli(url: str, *args: str) -> None:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
