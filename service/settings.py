@@ -61,6 +61,7 @@ class Settings(BaseSettings):
     read_cache_max_age_seconds: float = Field(default=60.0, gt=0)
 
     max_body_bytes: int = Field(default=1024 * 1024, ge=1)
+    max_body_bytes_in_flight: int = Field(default=64 * 1024 * 1024, ge=1)
     # The bounds are the server's (granian's HTTP/1 buffer and header read timeout, hyper's
     # cap of 100 header fields).
     max_header_bytes: int = Field(default=16 * 1024, ge=8192)

@@ -194,6 +194,7 @@ def create_app(
         RequestBodyLimits,
         max_bytes=settings.max_body_bytes,
         timeout_seconds=settings.body_timeout_seconds,
+        max_in_flight=settings.max_body_bytes_in_flight,
     )
     app.add_middleware(HeaderCountLimit, max_headers=settings.max_headers)
     app.add_middleware(

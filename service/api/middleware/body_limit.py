@@ -3,6 +3,12 @@
 Size: a declared Content-Length over the limit is refused (413) before the body is read; a
 streamed body is refused as soon as it passes the limit, and the rest is never read.
 
+Memory: a body is held in memory from its first byte until its request ends, so a worker
+receives at most `max_in_flight` bytes of bodies at once (a declared Content-Length counts in
+full, a streamed body as `max_bytes`); a body that would pass it is refused (503) before it is
+read. Without it, clients that start large bodies and trickle the rest would hold up to a
+body's size per connection, for the body's whole time.
+
 Time: a body must be received in full within `timeout_seconds` of the app's first `receive()`;
 a client trickling it in is answered 408. Either way, the app then sees the client disconnect,
 stops reading, and whatever it answers is dropped.
@@ -22,13 +28,16 @@ class _Refusal:
     """A JSON `{"detail": ...}` answer; each use gets fresh messages, since outer middleware
     may add to their headers."""
 
-    def __init__(self, status: int, detail: str) -> None:
+    def __init__(
+        self, status: int, detail: str, *, extra: tuple[tuple[bytes, bytes], ...] = ()
+    ) -> None:
         self.status = status
         self.body = json.dumps({"detail": detail}).encode()
         self.headers = (
             (b"content-type", b"application/json"),
             (b"content-length", str(len(self.body)).encode()),
             (b"connection", b"close"),
+            *extra,
         )
 
     async def send(self, send: Send) -> None:
@@ -39,6 +48,9 @@ class _Refusal:
 
 _TOO_LARGE = _Refusal(413, "the request body is too large")
 _TOO_SLOW = _Refusal(408, "request body not received in time")
+_TOO_MANY = _Refusal(
+    503, "too many request bodies at once; try again", extra=((b"retry-after", b"1"),)
+)
 
 
 def _disconnect() -> Message:
@@ -46,10 +58,15 @@ def _disconnect() -> Message:
 
 
 class RequestBodyLimits:
-    def __init__(self, app: ASGIApp, *, max_bytes: int, timeout_seconds: float) -> None:
+    def __init__(
+        self, app: ASGIApp, *, max_bytes: int, timeout_seconds: float, max_in_flight: int
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.timeout_seconds = timeout_seconds
+        # One body of the largest size always fits.
+        self.max_in_flight = max(max_in_flight, max_bytes)
+        self.in_flight = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -104,4 +121,12 @@ class RequestBodyLimits:
                 started = True
             await send(message)
 
-        await self.app(scope, limited_receive, guarded_send)
+        reserved = self.max_bytes if declared is None else int(declared)
+        if self.in_flight + reserved > self.max_in_flight:
+            await _TOO_MANY.send(send)
+            return
+        self.in_flight += reserved
+        try:
+            await self.app(scope, limited_receive, guarded_send)
+        finally:
+            self.in_flight -= reserved
