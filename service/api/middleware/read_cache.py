@@ -52,8 +52,8 @@ class ReadCache:
             if name == b"authorization" or name == b"cookie":
                 await self.app(scope, receive, _with_vary(scope, send))
                 return
-            if name == b"if-none-match":
-                if_none_match = value
+            if name == b"if-none-match" and if_none_match is None:
+                if_none_match = value  # the first line, as the app reads it (Headers.get)
         key = b"%b?%b" % (scope.get("raw_path") or scope["path"].encode(), scope["query_string"])
         entry = store.get(key)
         if entry is None:

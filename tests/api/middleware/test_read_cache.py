@@ -172,6 +172,21 @@ async def test_if_none_match_gets_the_apps_304_from_the_cache(
     assert other.status_code == 200
 
 
+async def test_if_none_match_sent_twice_is_read_from_the_cache_as_the_app_reads_it(
+    cached: Cached, blog: dict[str, Any]
+) -> None:
+    """Two If-None-Match lines: a hit answers what the app answers (it reads the first line)."""
+    path = f"/blogs/{blog['id']}"
+    etag = (await cached.stored(path)).headers["etag"]
+    for lines in ([etag, '"other"'], ['"other"', etag]):
+        headers = [("If-None-Match", line) for line in lines]
+        before = _hits()
+        hit = await cached.client.get(path, headers=headers)
+        assert _hits() == before + 1
+        uncached = await cached.client.get(path, headers=[*headers, ("Cookie", "a=b")])
+        assert hit.status_code == uncached.status_code, lines
+
+
 async def test_signed_in_reads_and_cookies_are_never_stored_nor_answered_from_the_cache(
     cached: Cached, blog: dict[str, Any], author: Account
 ) -> None:
