@@ -247,13 +247,20 @@ def writers(args: argparse.Namespace, url: str) -> writes.Writers | None:
 
 
 def check_all(
-    servers: list[Server], samples: data.Samples, url: str, who: writes.Writers | None
+    servers: list[Server],
+    samples: data.Samples,
+    url: str,
+    who: writes.Writers | None,
+    *,
+    deletes: bool = False,
 ) -> dict[str, int]:
     """Every variant answers like the first, reads and (with `who`) writes; fatal otherwise."""
+    for database in {server.database for server in servers} - {url}:
+        writes.reset(database)  # what an interrupted write run left in a variant's own database
     checked = {"reads": check_identical(servers, samples)}
     print(f"identical JSON from {len(servers)} variants on {checked['reads']} requests")
     if who is not None:
-        checked["writes"] = writes.check(servers, url, who)
+        checked["writes"] = writes.check(servers, url, who, deletes=deletes)
         print(
             f"writes: the same statuses, bodies (less ids, slugs and timestamps) and ETags from "
             f"{len(servers)} variants on {checked['writes']} requests"
@@ -266,7 +273,7 @@ def check_only(args: argparse.Namespace, url: str, samples: data.Samples) -> dic
     who = writers(args, url)
     servers = start(args.variants, url, args.base_port, RESULTS)
     try:
-        return {"checked": check_all(servers, samples, url, who)}
+        return {"checked": check_all(servers, samples, url, who, deletes="W4" in args.endpoints)}
     finally:
         for server in servers:
             server.stop()
@@ -292,7 +299,7 @@ def full(args: argparse.Namespace, url: str, samples: data.Samples) -> dict[str,
     loads: list[list[str]] = []
     try:
         rss = {s.variant: {"before": s.rss_mib()} for s in servers}
-        check_all(servers, samples, url, who)
+        check_all(servers, samples, url, who, deletes="W4" in args.endpoints)
         runs: dict[str, dict[str, list[Run]]] = {
             e: {v: [] for v in variants} for e in args.endpoints
         }
@@ -305,7 +312,7 @@ def full(args: argparse.Namespace, url: str, samples: data.Samples) -> dict[str,
                 # Rotate the order every round, so no variant always follows the same one.
                 shift = round_ % len(servers)
                 for server in servers[shift:] + servers[:shift]:
-                    target = plan.get(endpoint) or writes.plan(endpoint, url, who)  # type: ignore[arg-type]
+                    target = plan.get(endpoint) or writes.plan(endpoint, server.database, who)  # type: ignore[arg-type]
                     before = cache_lookups(server)
                     run = measure(server, target, args)
                     ratio_ = hit_ratio(before, cache_lookups(server))
@@ -327,7 +334,8 @@ def full(args: argparse.Namespace, url: str, samples: data.Samples) -> dict[str,
         for server in servers:
             server.stop()
         if who is not None:
-            writes.reset(url)
+            for database in {url, *(server.database for server in servers)}:
+                writes.reset(database)
     rows = summarize(runs, variants)
     if ceilings:
         print("\ndatabase-only ceiling (pgbench, prepared, random ids for E1):")
@@ -381,7 +389,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--warmup", type=int, default=2, help="an untimed wrk run before each (2)")
     p.add_argument("--connections", type=int, default=32)
     p.add_argument("--variants", type=lambda s: s.split(","), default=list(VARIANTS))
-    p.add_argument("--endpoints", type=lambda s: s.split(","), default=list(ENDPOINTS))
+    p.add_argument(
+        "--endpoints",
+        type=lambda s: s.split(","),
+        default=list(READS + writes.DEFAULT_WRITE_ENDPOINTS),
+        help="E1-E4, W1-W3 by default; W4 (DELETE /blogs/{id}) when asked for, ours only",
+    )
     p.add_argument("--pgbench-seconds", type=int, default=10, help="0 skips the ceiling")
     p.add_argument("--base-port", type=int, default=18_301)
     mode = p.add_mutually_exclusive_group()
@@ -415,8 +428,10 @@ def main(argv: list[str] | None = None) -> int:
     if set(args.endpoints) - set(ENDPOINTS) or specs[0].base != "ours":
         raise SystemExit(f"variants from {VARIANTS} with ours first; endpoints from {ENDPOINTS}")
     # The platform's reads ask no cursor; its tokens are signed for the database's deployment.
-    if not args.platform and any(s.rev for s in specs) and set(args.endpoints) - {"E1", "E2"}:
-        raise SystemExit("ours at another commit: E1 and E2 only (its cursors and tokens differ)")
+    if not args.platform and any(s.rev for s in specs) and set(args.endpoints) & {"E3", "E4"}:
+        raise SystemExit("ours at another commit: not E3 or E4 (its cursors are signed apart)")
+    if "W4" in args.endpoints and any(s.base != "ours" for s in specs):
+        raise SystemExit("W4: only ours serves DELETE /blogs/{id}")
     if len(set(args.variants)) != len(args.variants):
         raise SystemExit("each variant once")
     if not args.check:

@@ -17,6 +17,7 @@ LABELS = {
     "W1": "W1 POST /blogs",
     "W2": "W2 PATCH /blogs/{id} If-Match",
     "W3": "W3 GET /users/me",
+    "W4": "W4 DELETE /blogs/{id}",
 }
 
 

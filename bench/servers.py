@@ -134,6 +134,12 @@ class Server:
     def base(self) -> str:
         return f"http://{HOST}:{self.port}"
 
+    @property
+    def database(self) -> str:
+        """The database it serves: the run's, or the one its `+DATABASE_URL=` names (a copy of
+        the run's database at an older migration, for ours at an older commit)."""
+        return dict(self.spec.env).get("DATABASE_URL", self.database_url)
+
     def start(self, log_dir: Path) -> None:
         with socket.socket() as probe:
             if probe.connect_ex((HOST, self.port)) == 0:

@@ -1,12 +1,15 @@
 """The write and authenticated endpoints: tokens, scratch rows, and checks of every variant's
 answers before any timing.
 
-W1 POST /blogs, W2 PATCH /blogs/{id} with If-Match, W3 GET /users/me, each with a bearer
-token made the service's way (service.tokens) for one of `WRITERS` seeded users: the authors with
-the most blogs, so the blogs written here never reach the first page of any listing that E1-E4
-read. Whatever a run writes has an id above data.BLOGS and is deleted (then VACUUM) before the
-next write run, so each variant starts from the same table and the seeded data set stays as
-data.seeded() expects it.
+W1 POST /blogs, W2 PATCH /blogs/{id} with If-Match, W3 GET /users/me, W4 DELETE /blogs/{id}
+(each blog with two tags and two favorites, so its cascade and counters are part of the cost),
+each with a bearer token made the service's way (service.tokens) for one of `WRITERS` seeded
+users: the authors with the most blogs, so the blogs written here never reach the first page of
+any listing that E1-E4 read. Whatever a run writes has an id above data.BLOGS and is deleted
+(then VACUUM) before the next write run, so each variant starts from the same table and the
+seeded data set stays as data.seeded() expects it. A variant may serve a database of its own
+(`+DATABASE_URL=`, a copy of the run's at an older migration): the rows a write needs are made
+in each server's database, with the same ids.
 """
 
 import asyncio
@@ -23,12 +26,18 @@ from bench.servers import Server
 from service.api.etags import blog_etag
 from service.tokens import TokenCodec
 
-WRITE_ENDPOINTS = ("W1", "W2", "W3")
+WRITE_ENDPOINTS = ("W1", "W2", "W3", "W4")
+# W4 only when asked for: only ours serves DELETE /blogs/{id}.
+DEFAULT_WRITE_ENDPOINTS = ("W1", "W2", "W3")
 WRITERS = 8
 # Blogs PATCH takes turns on: more than wrk's connections, so no two requests in flight edit one.
 PATCH_BLOGS = 128
 # Older than every seeded blog: last on every listing.
 SCRATCH_CREATED_AT = "2000-01-01T00:00:00Z"
+# Blogs W4 deletes, one per request: more than a run (warm-up and timed) gets through.
+DOOMED_BLOGS = 30_000
+# Ids of the blogs made for a check or for W4, the same in every server's database.
+SCRATCH_FIRST_ID = 1_000_000_000
 
 
 @dataclass(frozen=True)
@@ -85,34 +94,68 @@ def reset(url: str) -> int:
     return asyncio.run(_reset(url))
 
 
-async def _scratch(url: str, owners: tuple[int, ...], count: int) -> list[tuple[int, int]]:
-    """`count` blogs spread over `owners`: (blog id, the owner's position in owners, from 1)."""
+async def _scratch(
+    url: str, owners: tuple[int, ...], count: int, *, tagged: bool = False
+) -> list[tuple[int, int]]:
+    """`count` blogs spread over `owners`, with ids from SCRATCH_FIRST_ID: (blog id, the owner's
+    position in owners, from 1). `tagged`: each with the two most used tags, and a favorite of
+    each of the first two owners."""
     conn = await asyncpg.connect(url)
     try:
+        await conn.execute("DELETE FROM blogs WHERE id >= $1", SCRATCH_FIRST_ID)
         rows = await conn.fetch(
-            "INSERT INTO blogs (user_id, title, body, created_at, updated_at)"
-            " SELECT ($1::bigint[])[1 + i % cardinality($1::bigint[])], 'Scratch ' || i,"
+            "INSERT INTO blogs (id, user_id, title, body, created_at, updated_at)"
+            " SELECT $4 + i, ($1::bigint[])[1 + i % cardinality($1::bigint[])], 'Scratch ' || i,"
             " 'Edited by the benchmark, deleted after the run.', $2::timestamptz, $2::timestamptz"
             " FROM generate_series(0, $3 - 1) AS i RETURNING id, user_id",
             list(owners),
             datetime.fromisoformat(SCRATCH_CREATED_AT),
             count,
+            SCRATCH_FIRST_ID,
         )
+        if tagged:
+            await conn.execute(
+                "INSERT INTO blog_tags (blog_id, tag_id, blog_created_at)"
+                " SELECT b.id, t.id, b.created_at FROM blogs AS b,"
+                " (SELECT id FROM tags ORDER BY blog_count DESC, name LIMIT 2) AS t"
+                " WHERE b.id >= $1",
+                SCRATCH_FIRST_ID,
+            )
+            await conn.execute(
+                "INSERT INTO favorites (user_id, blog_id, blog_created_at)"
+                " SELECT u, b.id, b.created_at FROM blogs AS b, unnest($2::bigint[]) AS u"
+                " WHERE b.id >= $1",
+                SCRATCH_FIRST_ID,
+                list(owners[:2]),
+            )
     finally:
         await conn.close()
     return [(row["id"], owners.index(row["user_id"]) + 1) for row in rows]
 
 
+def scratch(
+    databases: list[str], owners: tuple[int, ...], count: int, *, tagged: bool = False
+) -> list[tuple[int, int]]:
+    """The same scratch blogs in each of `databases`."""
+    made = [asyncio.run(_scratch(url, owners, count, tagged=tagged)) for url in databases]
+    return made[0]
+
+
 def plan(endpoint: str, url: str, who: Writers) -> list[Target]:
-    """Reset the table and give wrk what `endpoint` needs."""
+    """Reset the table of the database `url` (the server's) and give wrk what `endpoint` needs."""
     reset(url)
     tokens = ("BENCH_TOKENS", ";".join(who.tokens))
     if endpoint == "W1":
         return [Target("/blogs", write="post", env=(tokens,))]
     if endpoint == "W2":
-        blogs = asyncio.run(_scratch(url, who.user_ids, PATCH_BLOGS))
+        blogs = scratch([url], who.user_ids, PATCH_BLOGS)
         listed = ";".join(f"{blog_id}|{owner}" for blog_id, owner in blogs)
         return [Target("/blogs/{id}", write="patch", env=(tokens, ("BENCH_BLOGS", listed)))]
+    if endpoint == "W4":
+        # Blog SCRATCH_FIRST_ID + i belongs to the user of token i % WRITERS + 1 (_scratch).
+        scratch([url], who.user_ids, DOOMED_BLOGS, tagged=True)
+        doomed = (("BENCH_FIRST_ID", str(SCRATCH_FIRST_ID)), ("BENCH_COUNT", str(DOOMED_BLOGS)))
+        return [Target("/blogs/{id}", write="delete", env=(tokens, *doomed))]
     return [Target("/users/me", write="me", env=(tokens,))]
 
 
@@ -211,9 +254,12 @@ class _Checker:
         return answers
 
 
-def check(servers: list[Server], url: str, who: Writers) -> int:
-    """W1-W3 and their refusals, on every variant; returns the number of requests made."""
-    reset(url)
+def check(servers: list[Server], url: str, who: Writers, *, deletes: bool = False) -> int:
+    """W1-W3 (and W4 with `deletes`) and their refusals, on every variant; returns the number
+    of requests made."""
+    databases = sorted({url, *(server.database for server in servers)})
+    for database in databases:
+        reset(database)
     check = _Checker(servers)
     owner, other = (
         {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
@@ -241,37 +287,56 @@ def check(servers: list[Server], url: str, who: Writers) -> int:
         # 422 everywhere; the bodies are each stack's own validation report.
         check.same(f"{invalid}", "POST", "/blogs", owner, json.dumps(invalid).encode(),
                    status=422, volatile=("detail",))  # fmt: skip
-    [(blog_id, _)] = asyncio.run(_scratch(url, who.user_ids[:1], 1))
-    path = f"/blogs/{blog_id}"
-    edit = json.dumps({"title": "Checked edit"}).encode()
-    star = owner | {"If-Match": "*"}
-    first = check.same(
-        "an edit, If-Match: *", "PATCH", path, star, edit, status=200,
-        volatile=("updated_at",), etag=True,
-    )  # fmt: skip
-    # Each variant edited the same blog in turn: the last one's ETag is the current version, and
-    # each edit now names the version the one before it left.
-    current = owner | {"If-Match": first[-1]["etag"]}
-    latest = check.same(
-        "an edit, If-Match: the current ETag", "PATCH", path, current, edit, status=200,
-        volatile=("updated_at",), etag=True, chain=True,
-    )  # fmt: skip
-    stale = owner | {"If-Match": first[0]["etag"]}
-    if latest[-1]["etag"] == first[0]["etag"]:
-        raise SystemExit("an edit did not move updated_at")
-    check.same("an edit, If-Match: a stale ETag", "PATCH", path, stale, edit, status=412)
-    check.same("an edit by another user", "PATCH", path, other, edit, status=403)
-    check.same("an edit of no blog", "PATCH", f"/blogs/{2**62}", owner, edit, status=404)
-    check.same("an empty edit", "PATCH", path, owner, b"{}", status=422, volatile=("detail",))
-    retag = json.dumps({"tags": ["c", "a"], "description": "Retagged."}).encode()
-    for tags in (retag, json.dumps({"tags": []}).encode()):
-        check.same(
-            "an edit of the tags", "PATCH", path, owner, tags, status=200,
+    # Edits chain each server's If-Match to the ETag the one before it answered, and reads show
+    # what was written: compared among the servers that share a database.
+    for database in databases:
+        sharing = [server for server in servers if server.database == database]
+        if not sharing:
+            continue
+        edits = _Checker(sharing)
+        [(blog_id, _)] = scratch([database], who.user_ids[:1], 1)
+        path = f"/blogs/{blog_id}"
+        edit = json.dumps({"title": "Checked edit"}).encode()
+        star = owner | {"If-Match": "*"}
+        first = edits.same(
+            "an edit, If-Match: *", "PATCH", path, star, edit, status=200,
             volatile=("updated_at",), etag=True,
         )  # fmt: skip
-    for reader, path in asyncio.run(_signed_in_reads(url, who)):
-        signed_in = {"Authorization": f"Bearer {who.tokens[reader]}"}
-        check.same("a read by a signed-in user", "GET", path, signed_in, status=200)
+        # Each variant edited the same blog in turn: the last one's ETag is the current version, and
+        # each edit now names the version the one before it left.
+        current = owner | {"If-Match": first[-1]["etag"]}
+        latest = edits.same(
+            "an edit, If-Match: the current ETag", "PATCH", path, current, edit, status=200,
+            volatile=("updated_at",), etag=True, chain=True,
+        )  # fmt: skip
+        stale = owner | {"If-Match": first[0]["etag"]}
+        if latest[-1]["etag"] == first[0]["etag"]:
+            raise SystemExit("an edit did not move updated_at")
+        edits.same("an edit, If-Match: a stale ETag", "PATCH", path, stale, edit, status=412)
+        edits.same("an edit by another user", "PATCH", path, other, edit, status=403)
+        edits.same("an edit of no blog", "PATCH", f"/blogs/{2**62}", owner, edit, status=404)
+        edits.same("an empty edit", "PATCH", path, owner, b"{}", status=422, volatile=("detail",))
+        retag = json.dumps({"tags": ["c", "a"], "description": "Retagged."}).encode()
+        for tags in (retag, json.dumps({"tags": []}).encode()):
+            edits.same(
+                "an edit of the tags", "PATCH", path, owner, tags, status=200,
+                volatile=("updated_at",), etag=True,
+            )  # fmt: skip
+        # The first page holds the blogs written above, which differ by database.
+        for reader, path in asyncio.run(_signed_in_reads(database, who)):
+            signed_in = {"Authorization": f"Bearer {who.tokens[reader]}"}
+            edits.same("a read by a signed-in user", "GET", path, signed_in, status=200)
+        check.count += edits.count
     check.same("a read with a bad token", "GET", "/blogs/1", bad, status=401)
-    reset(url)
+    # Each server deletes a blog of its own database (servers may share one).
+    for server in servers if deletes else []:
+        alone = _Checker([server])
+        [(blog_id, _)] = scratch([server.database], who.user_ids[:1], 1, tagged=True)
+        path = f"/blogs/{blog_id}"
+        alone.same("a deletion by another user", "DELETE", path, other, status=403)
+        alone.same("a deletion", "DELETE", path, owner, status=204)
+        alone.same("a deletion of a deleted blog", "DELETE", path, owner, status=404)
+        check.count += alone.count
+    for database in databases:
+        reset(database)
     return check.count

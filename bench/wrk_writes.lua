@@ -2,8 +2,12 @@
 --   BENCH_WRITE   post:  POST /blogs, a new blog per request
 --                 patch: PATCH /blogs/{id} with If-Match, on blogs the token's user owns
 --                 me:    GET /users/me
+--                 delete: DELETE /blogs/{id} for ids BENCH_FIRST_ID + i (i from 0 to
+--                         BENCH_COUNT - 1), each once, by the user of token i % #tokens + 1
+--                         (when they run out, the same again: 404s, counted as non-2xx)
 --   BENCH_TOKENS  "token;token;...": bearer tokens, used in turn
---   BENCH_BLOGS   "id|n;id|n;..." (patch): blogs, each owned by the user of the n-th token (from 1)
+--   BENCH_BLOGS   "id|n;id|n;..." (patch, delete): blogs, each owned by the user of the n-th token
+--                 (from 1)
 --
 -- patch keeps each blog's latest ETag: a blog is taken from a free list for a request and put
 -- back, with the ETag of the answer, when the answer comes; so no two requests in flight edit one
@@ -42,7 +46,16 @@ function init(args)
   end
 end
 
+local first_id = tonumber(os.getenv("BENCH_FIRST_ID") or "0")
+local count = tonumber(os.getenv("BENCH_COUNT") or "1")
+local doomed = -1
+
 function request()
+  if mode == "delete" then
+    doomed = (doomed + 1) % count
+    local headers = { ["Authorization"] = "Bearer " .. tokens[doomed % #tokens + 1] }
+    return wrk.format("DELETE", "/blogs/" .. (first_id + doomed), headers)
+  end
   if mode ~= "patch" then
     turn = turn % #prepared + 1
     return prepared[turn]
