@@ -14,8 +14,11 @@ in each server's database, with the same ids.
 
 import asyncio
 import json
+import os
+import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -154,7 +157,14 @@ def plan(endpoint: str, url: str, who: Writers) -> list[Target]:
     if endpoint == "W4":
         # Blog SCRATCH_FIRST_ID + i belongs to the user of token i % WRITERS + 1 (_scratch).
         scratch([url], who.user_ids, DOOMED_BLOGS, tagged=True)
-        doomed = (("BENCH_FIRST_ID", str(SCRATCH_FIRST_ID)), ("BENCH_COUNT", str(DOOMED_BLOGS)))
+        # Where the warm-up stopped, for the timed run to go on from.
+        state = Path(tempfile.gettempdir()) / f"bench-w4-{os.getpid()}.state"
+        state.unlink(missing_ok=True)
+        doomed = (
+            ("BENCH_FIRST_ID", str(SCRATCH_FIRST_ID)),
+            ("BENCH_COUNT", str(DOOMED_BLOGS)),
+            ("BENCH_STATE", str(state)),
+        )
         return [Target("/blogs/{id}", write="delete", env=(tokens, *doomed))]
     return [Target("/users/me", write="me", env=(tokens,))]
 

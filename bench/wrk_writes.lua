@@ -4,7 +4,9 @@
 --                 me:    GET /users/me
 --                 delete: DELETE /blogs/{id} for ids BENCH_FIRST_ID + i (i from 0 to
 --                         BENCH_COUNT - 1), each once, by the user of token i % #tokens + 1
---                         (when they run out, the same again: 404s, counted as non-2xx)
+--                         (when they run out, the same again: 404s, counted as non-2xx); the
+--                         next i is kept in the file BENCH_STATE, so a timed run goes on from
+--                         where its warm-up stopped
 --   BENCH_TOKENS  "token;token;...": bearer tokens, used in turn
 --   BENCH_BLOGS   "id|n;id|n;..." (patch, delete): blogs, each owned by the user of the n-th token
 --                 (from 1)
@@ -48,7 +50,21 @@ end
 
 local first_id = tonumber(os.getenv("BENCH_FIRST_ID") or "0")
 local count = tonumber(os.getenv("BENCH_COUNT") or "1")
-local doomed = -1
+local state = os.getenv("BENCH_STATE")
+doomed = -1
+if state then
+  local file = io.open(state, "r")
+  if file then
+    doomed = (tonumber(file:read("*l") or "") or 0) - 1
+    file:close()
+  end
+end
+
+local threads = {}
+
+function setup(thread)
+  threads[#threads + 1] = thread
+end
 
 function request()
   if mode == "delete" then
@@ -86,6 +102,15 @@ if mode == "patch" then
 end
 
 function done(summary, latency, requests)
+  if state and mode == "delete" then
+    local next_id = 0
+    for _, thread in ipairs(threads) do
+      next_id = math.max(next_id, (thread:get("doomed") or -1) + 1)
+    end
+    local file = io.open(state, "w")
+    file:write(next_id .. "\n")
+    file:close()
+  end
   local errors = summary.errors
   io.write(string.format(
     'BENCH {"requests":%d,"duration_us":%d,"p50_us":%d,"p99_us":%d,"mean_us":%.1f,'
