@@ -287,8 +287,11 @@ async def top_tags(*, db: Connection, limit: int) -> list[TagCount]:
     return [TagCount(name=row["name"], blogs=row["blog_count"]) for row in rows]
 
 
-# Offset pages (the RealWorld API's lists): how many blogs a count reports exactly, and how far
-# an offset may go. Each list walks at most max(cap + 1, offset + limit) index entries.
+# Offset pages (the RealWorld API's lists). How many blogs match comes from the counters the
+# database keeps (sql/migrations/0016_counters.sql) for all blogs or one filter, exact at any
+# size; combined filters are counted by walking up to COUNT_CAP + 1 matches, so that count is
+# exact up to the cap and the cap beyond it. An offset page walks `offset + limit` index
+# entries, so MAX_OFFSET bounds what a page costs.
 COUNT_CAP = 10_000
 MAX_OFFSET = 10_000
 # The feed reads up to that many of each followed author's newest blogs, so its bounds are lower.
@@ -300,14 +303,14 @@ FEED_MAX_OFFSET = 1_000
 class OffsetPage:
     items: list[Blog]
     count: int
-    """How many blogs match, exact up to the cap and the cap beyond it."""
+    """How many blogs match: exact, or (combined filters, the feed) exact up to a cap."""
 
 
-def _offset_page(rows: list[Row], cap: int) -> OffsetPage:
+def _offset_page(rows: list[Row], cap: int | None) -> OffsetPage:
     matched = rows[0]["matched"] if rows else 0
     page = sorted((row for row in rows if row["id"] is not None), key=lambda row: row["n"])
     items = _blogs(page)
-    return OffsetPage(items=items, count=min(matched, cap))
+    return OffsetPage(items=items, count=matched if cap is None else min(matched, cap))
 
 
 async def list_blogs_by_offset(
@@ -320,13 +323,14 @@ async def list_blogs_by_offset(
     favorited: str | None = None,
     reader: TokenClaims | None = None,
 ) -> OffsetPage:
-    """An offset page of blogs, newest first, with how many match (up to COUNT_CAP): all of
-    them, or those by an author, carrying a tag and/or favorited by a user (usernames in any
-    letter case), in any combination. One statement, walking the index of the most selective
-    filter given (the author's blogs, then the user's favorites, then the tag's blogs)."""
-    cap = COUNT_CAP
-    page = {"walk": max(cap + 1, offset + limit), "offset": offset, "limit": limit}
-    page |= reader_params(reader)
+    """An offset page of blogs, newest first, with how many match: all of them, or those by an
+    author, carrying a tag and/or favorited by a user (usernames in any letter case), in any
+    combination. One statement, walking the index of the most selective filter given (the
+    author's blogs, then the user's favorites, then the tag's blogs). The count is exact for
+    none or one filter (a counter), and exact up to COUNT_CAP for combined filters."""
+    combined = sum(value is not None for value in (author, tag, favorited)) > 1
+    walk = max(COUNT_CAP + 1, offset + limit) if combined else offset + limit
+    page = {"walk": walk, "offset": offset, "limit": limit} | reader_params(reader)
     if author is not None:
         rows = await db.fetch_rows(
             queries.ARTICLES_PAGE_BY_AUTHOR, author=author, tag=tag, favorited=favorited, **page
@@ -339,7 +343,7 @@ async def list_blogs_by_offset(
         rows = await db.fetch_rows(queries.ARTICLES_PAGE_BY_TAG, tag=tag, **page)
     else:
         rows = await db.fetch_rows(queries.ARTICLES_PAGE, **page)
-    return _offset_page(rows, cap)
+    return _offset_page(rows, COUNT_CAP if combined else None)
 
 
 async def feed_by_offset(

@@ -20,5 +20,8 @@ WITH reader AS (
     WHERE f.follower_id = (SELECT id FROM reader)
     ORDER BY newest.created_at DESC, newest.id DESC
     LIMIT :walk
+), known AS (
+    -- No counter holds a feed's size: counted from the walk, up to the cap.
+    SELECT NULL::bigint AS matched
 ),
 -- include: count_and_page

@@ -1,6 +1,6 @@
 -- An offset page of one author's blogs (username in any letter case), newest first, optionally
 -- only those carrying a tag and/or favorited by a user (usernames in any letter case), with the
--- capped count. The author is the most selective filter: walks ix_blogs_user_id_created_at_id for
+-- count: the author's counter alone, capped by the walk with other filters. The author is the most selective filter: walks ix_blogs_user_id_created_at_id for
 -- that author and checks the tag (pk_blog_tags) and the favorite (pk_favorites) per blog, until
 -- `walk` blogs match or the author's blogs run out; never other authors' blogs.
 -- Counted and paged by _parts/count_and_page.sql.
@@ -24,5 +24,13 @@ WITH reader AS (
       ))
     ORDER BY b.created_at DESC, b.id DESC
     LIMIT :walk
+), known AS (
+    -- The author's blogs, kept by the counter triggers, when no other filter is given (0 for
+    -- no such author); with another filter no counter holds the count.
+    SELECT CASE WHEN :tag::text IS NULL AND :favorited::text IS NULL THEN coalesce((
+        SELECT c.blog_count
+        FROM user_blog_counts AS c
+        WHERE c.user_id = (SELECT u.id FROM users AS u WHERE lower(u.username) = lower(:author))
+    ), 0) END AS matched
 ),
 -- include: count_and_page

@@ -1,5 +1,6 @@
--- An offset page of the blogs carrying one tag, newest first, with the capped count. Walks
--- ix_blog_tags_tag_id_blog_created_at_blog_id (index only) for the tag's newest `walk` links.
+-- An offset page of the blogs carrying one tag, newest first, with the tag's count (a counter).
+-- Walks ix_blog_tags_tag_id_blog_created_at_blog_id (index only) for the tag's newest `walk`
+-- (offset + limit) links.
 -- Counted and paged by _parts/count_and_page.sql.
 -- read-only: yes
 WITH reader AS (
@@ -10,5 +11,8 @@ WITH reader AS (
     WHERE bt.tag_id = (SELECT t.id FROM tags AS t WHERE t.name = :tag)
     ORDER BY bt.blog_created_at DESC, bt.blog_id DESC
     LIMIT :walk
+), known AS (
+    -- The tag's blogs, kept by the counter triggers (0 for no such tag).
+    SELECT coalesce((SELECT t.blog_count FROM tags AS t WHERE t.name = :tag), 0) AS matched
 ),
 -- include: count_and_page

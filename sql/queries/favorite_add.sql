@@ -1,6 +1,6 @@
 -- Make a blog one of the user's favorites. `found`: whether the blog exists; `added`: false
--- when it already was a favorite (the row is left as it was). tg_favorites_count keeps the
--- blog's count.
+-- when it already was a favorite (the row is left as it was). tg_favorites_counts_insert
+-- keeps the blog's and the user's counts.
 -- read-only: no
 WITH target AS (
     SELECT id, created_at FROM blogs WHERE id = :blog_id

@@ -171,6 +171,20 @@ class UpdateArticleRequest(Input):
     article: UpdateArticle
 
 
+class ListedArticle(BaseModel):
+    """An article in a list: as the spec has it since 1.1.0 (2024-08-16), without its `body`."""
+
+    slug: str
+    title: str
+    description: str
+    tagList: list[str] = Field(description="Sorted.")
+    createdAt: Timestamp
+    updatedAt: Timestamp
+    favorited: bool
+    favoritesCount: int
+    author: Profile
+
+
 class Article(BaseModel):
     slug: str
     title: str
@@ -189,10 +203,27 @@ class ArticleResponse(BaseModel):
 
 
 class MultipleArticlesResponse(BaseModel):
-    articles: list[Article] = Field(description="Newest first.")
+    articles: list[ListedArticle] = Field(
+        description="Newest first, without `body` (GET /api/articles/{slug} has it)."
+    )
     articlesCount: int = Field(
-        description="How many articles match: exact up to the cap (10,000; 1,000 for the feed), "
-        "the cap beyond it."
+        description="How many articles match: exact for all articles or one filter (`author`, "
+        "`tag` or `favorited`), read from counters kept by the database; for combined filters "
+        "exact up to 10,000 and 10,000 beyond; for the feed exact up to 1,000 and 1,000 beyond."
+    )
+
+
+def listed_article(blog: models.Blog) -> ListedArticle:
+    return ListedArticle(
+        slug=blog.slug,
+        title=blog.title,
+        description=blog.description,
+        tagList=blog.tags,
+        createdAt=blog.created_at,
+        updatedAt=blog.updated_at,
+        favorited=blog.favorited,
+        favoritesCount=blog.favorites_count,
+        author=profile(blog.owner),
     )
 
 

@@ -123,7 +123,7 @@ async def test_delete(client: AsyncClient, register: Register, write: Write) -> 
     jake = await register()
     article = await write(jake)
     response = await client.delete(f"/api/articles/{article['slug']}", headers=jake.headers)
-    assert response.status_code == 200
+    assert response.status_code == 204
     assert response.content == b""
     assert_errors(await client.get(f"/api/articles/{article['slug']}"), 404)
 
@@ -196,6 +196,10 @@ async def test_lists_filter_newest_first_with_counts(
     assert await titles_of("author=nobody") == ([], 0)
     assert await titles_of("tag=nothing") == ([], 0)
     assert await titles_of("tag=all&offset=6") == ([], 6)
+    listed = (await client.get("/api/articles?tag=all&limit=1")).json()["articles"][0]
+    assert set(listed) == ARTICLE_FIELDS - {"body"}  # lists carry no body since spec 1.1.0
+    read = (await client.get(f"/api/articles/{listed['slug']}")).json()["article"]
+    assert {key: value for key, value in read.items() if key != "body"} == listed
     everything, count = await titles_of("limit=100")
     assert everything[:6] == ["t5", "t4", "t3", "t2", "t1", "t0"]
     assert count >= 6
@@ -230,8 +234,38 @@ async def test_the_offset_ceiling_is_allowed(client: AsyncClient) -> None:
     assert response.json()["articles"] == []
 
 
-@pytest.mark.parametrize("query", ["", "tag=capped", "author={author}", "favorited={author}"])
-async def test_the_count_is_exact_up_to_the_cap_and_capped_beyond(
+@pytest.mark.parametrize("query", ["", "tag=counted", "author={author}", "favorited={author}"])
+async def test_the_count_of_all_or_one_filter_is_exact_beyond_the_cap(
+    client: AsyncClient,
+    register: Register,
+    write: Write,
+    monkeypatch: pytest.MonkeyPatch,
+    query: str,
+) -> None:
+    jake = await register()
+    monkeypatch.setattr(blogs, "COUNT_CAP", 3)
+    url = "/api/articles?limit=2&" + query.format(author=jake.username)
+    before = (await client.get(url)).json()["articlesCount"]
+    counts = []
+    for n in range(5):
+        article = await write(jake, title=f"c{n}", tags=["counted"])
+        await client.post(f"/api/articles/{article['slug']}/favorite", headers=jake.headers)
+        counts.append((await client.get(url)).json()["articlesCount"] - before)
+    assert counts == [1, 2, 3, 4, 5]
+    beyond = await client.get(url.replace("limit=2", "limit=2&offset=3"))
+    assert [a["title"] for a in beyond.json()["articles"]][:2] == ["c1", "c0"]
+    assert beyond.json()["articlesCount"] == before + 5
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "tag=capped&author={author}",
+        "favorited={author}&tag=capped",
+        "author={author}&favorited={author}",
+    ],
+)
+async def test_the_count_of_combined_filters_is_exact_up_to_the_cap_and_capped_beyond(
     client: AsyncClient,
     register: Register,
     write: Write,
@@ -245,14 +279,28 @@ async def test_the_count_is_exact_up_to_the_cap_and_capped_beyond(
     for n in range(5):
         article = await write(jake, title=f"c{n}", tags=["capped"])
         await client.post(f"/api/articles/{article['slug']}/favorite", headers=jake.headers)
-        if query or n == 0:
-            counts.append((await client.get(url)).json()["articlesCount"])
-    if query:
-        assert counts == [1, 2, 3, 3, 3]
+        counts.append((await client.get(url)).json()["articlesCount"])
+    assert counts == [1, 2, 3, 3, 3]
     # The page past the cap is still there, newest first.
     beyond = await client.get(url.replace("limit=2", "limit=2&offset=3"))
     assert [a["title"] for a in beyond.json()["articles"]][:2] == ["c1", "c0"]
     assert beyond.json()["articlesCount"] == 3
+
+
+async def test_an_offset_past_the_ceiling_is_a_422_that_says_why(
+    client: AsyncClient, register: Register
+) -> None:
+    response = await client.get(f"/api/articles?offset={blogs.MAX_OFFSET + 1}")
+    assert_errors(response, 422)
+    [message] = response.json()["errors"]["body"]
+    assert f"offset goes up to {blogs.MAX_OFFSET:,}" in message
+    assert "narrow the list with `tag`, `author` or `favorited`" in message
+    jake = await register()
+    feed = await client.get(
+        f"/api/articles/feed?offset={blogs.FEED_MAX_OFFSET + 1}", headers=jake.headers
+    )
+    assert_errors(feed, 422)
+    assert f"offset goes up to {blogs.FEED_MAX_OFFSET:,}" in feed.json()["errors"]["body"][0]
 
 
 async def test_the_feed(client: AsyncClient, register: Register, write: Write) -> None:

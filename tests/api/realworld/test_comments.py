@@ -29,7 +29,7 @@ async def test_comment_list_and_delete(
     assert [c["body"] for c in listed.json()["comments"]] == ["Thank you so much!", "Again"]
     assert listed.json()["comments"][0] == comment
     deleted = await client.delete(f"{path}/{second.json()['comment']['id']}", headers=jake.headers)
-    assert deleted.status_code == 200 and deleted.content == b""
+    assert deleted.status_code == 204 and deleted.content == b""
     assert [c["id"] for c in (await client.get(path)).json()["comments"]] == [comment["id"]]
 
 
@@ -59,4 +59,4 @@ async def test_comment_errors(client: AsyncClient, register: Register, write: Wr
     assert_errors(await client.delete(f"{path}/999999999", headers=fan.headers), 404)
     assert_errors(await client.delete(f"{path}/abc", headers=fan.headers), 422)
     # The article's author may delete it too.
-    assert (await client.delete(f"{path}/{comment['id']}", headers=jake.headers)).status_code == 200
+    assert (await client.delete(f"{path}/{comment['id']}", headers=jake.headers)).status_code == 204

@@ -1,13 +1,17 @@
 """Articles: lists with offsets and counts, the feed, one article, writing, favorites.
 
 An article is a blog (service.blogs) found by its slug. Lists are offset pages, as the spec has
-them, with bounds the spec leaves open: `limit` 1-100, `offset` up to 10,000 (1,000 in the
-feed), and `articlesCount` exact up to 10,000 (1,000 in the feed) and that cap beyond it; each
-list is one statement that walks one index (sql/queries/articles_*.sql)."""
+them (without `body` since spec 1.1.0), with bounds the spec leaves open: `limit` 1-100,
+`offset` up to 10,000 (1,000 in the feed), and `articlesCount` exact for all articles or one
+filter (from counters the database keeps), exact up to 10,000 for combined filters (1,000 in the
+feed) and that cap beyond it; each list is one statement that walks one index
+(sql/queries/articles_*.sql)."""
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
+from pydantic import AfterValidator
 
 from service import blogs
 from service.api.dependencies import DbDep
@@ -18,6 +22,7 @@ from service.api.realworld.models import (
     NewArticleRequest,
     UpdateArticleRequest,
     article,
+    listed_article,
 )
 from service.api.realworld.openapi import errors
 from service.errors import Conflict, NotFound
@@ -27,16 +32,37 @@ router = APIRouter(prefix="/api/articles", tags=["RealWorld: articles"])
 
 Slug = Annotated[str, Path(min_length=1, max_length=300, pattern=r"^[^\x00]*$")]
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description=f"How many, 1-{MAX_PAGE_SIZE}.")]
+
+
+def _offset_within(ceiling: int, advice: str) -> Callable[[int], int]:
+    def check(value: int) -> int:
+        if value > ceiling:
+            raise ValueError(f"offset goes up to {ceiling:,}, {advice}")
+        return value
+
+    return check
+
+
+# The ceiling keeps a page's cost bounded: an offset page walks `offset + limit` index entries.
 Offset = Annotated[
     int,
-    Query(ge=0, le=blogs.MAX_OFFSET, description=f"How many to skip, 0-{blogs.MAX_OFFSET:,}."),
+    Query(ge=0, description=f"How many to skip, 0-{blogs.MAX_OFFSET:,}."),
+    AfterValidator(
+        _offset_within(
+            blogs.MAX_OFFSET,
+            "since a deeper page would read every article before it: narrow the list with "
+            "`tag`, `author` or `favorited` to page further",
+        )
+    ),
 ]
 FeedOffset = Annotated[
     int,
-    Query(
-        ge=0,
-        le=blogs.FEED_MAX_OFFSET,
-        description=f"How many to skip, 0-{blogs.FEED_MAX_OFFSET:,}.",
+    Query(ge=0, description=f"How many to skip, 0-{blogs.FEED_MAX_OFFSET:,}."),
+    AfterValidator(
+        _offset_within(
+            blogs.FEED_MAX_OFFSET,
+            "since the feed reads at most that many of each followed author's newest articles",
+        )
     ),
 ]
 UsernameFilter = Annotated[str | None, Query(min_length=1, max_length=100, pattern=r"^[^\x00]*$")]
@@ -50,7 +76,7 @@ TagFilter = Annotated[
 
 def _articles(page: blogs.OffsetPage) -> MultipleArticlesResponse:
     return MultipleArticlesResponse(
-        articles=[article(blog) for blog in page.items], articlesCount=page.count
+        articles=[listed_article(blog) for blog in page.items], articlesCount=page.count
     )
 
 
@@ -61,9 +87,10 @@ def _articles(page: blogs.OffsetPage) -> MultipleArticlesResponse:
     summary="List articles",
     description=(
         "Newest first: all, or by `author`, carrying `tag`, favorited by `favorited` (usernames "
-        "in any letter case), in any combination. `articlesCount` is exact up to "
-        f"{blogs.COUNT_CAP:,} and {blogs.COUNT_CAP:,} beyond. With a token, `favorited` and "
-        "`author.following` are the caller's."
+        "in any letter case), in any combination; each without `body` (as the spec has it since "
+        "1.1.0). `articlesCount` is exact for all articles or one filter; for combined filters "
+        f"exact up to {blogs.COUNT_CAP:,} and {blogs.COUNT_CAP:,} beyond. `offset` goes up to "
+        f"{blogs.MAX_OFFSET:,}. With a token, `favorited` and `author.following` are the caller's."
     ),
 )
 async def list_articles(
@@ -93,8 +120,8 @@ async def list_articles(
     responses=errors(401),
     summary="The caller's feed",
     description=(
-        "Articles by the users the caller follows, newest first. `articlesCount` is exact up to "
-        f"{blogs.FEED_COUNT_CAP:,} and {blogs.FEED_COUNT_CAP:,} beyond."
+        "Articles by the users the caller follows, newest first, without `body`. `articlesCount` "
+        f"is exact up to {blogs.FEED_COUNT_CAP:,} and {blogs.FEED_COUNT_CAP:,} beyond."
     ),
 )
 async def feed(
@@ -163,15 +190,16 @@ async def update_article(
 @router.delete(
     "/{slug}",
     dependencies=[CountedWrite],
+    status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
     responses=errors(401, 403, 404, 429),
     summary="Delete an article",
-    description="The author only (403 otherwise). 200 with no body.",
+    description="The author only (403 otherwise). 204, as the spec has it since 1.1.0.",
 )
 async def delete_article(db: DbDep, user: CurrentUser, slug: Slug) -> Response:
     found = await blogs.get_blog_by_slug(db=db, slug=slug)
     await blogs.delete_blog(db=db, blog_id=found.id, user_id=user.id)
-    return Response(status_code=status.HTTP_200_OK)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post(

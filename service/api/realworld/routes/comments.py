@@ -57,14 +57,16 @@ async def add_comment(
 @router.delete(
     "/{comment_id}",
     dependencies=[CountedWrite],
+    status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
     responses=errors(401, 403, 404, 429),
     summary="Delete a comment",
-    description="The comment's author or the article's author (403 otherwise). 200, no body.",
+    description="The comment's author or the article's author (403 otherwise). 204, as the spec "
+    "has it since 1.1.0.",
 )
 async def delete_comment(
     db: DbDep, user: CurrentUser, slug: Slug, comment_id: CommentId
 ) -> Response:
     found = await blogs.get_blog_by_slug(db=db, slug=slug)
     await comments.delete_comment(db=db, blog_id=found.id, comment_id=comment_id, user_id=user.id)
-    return Response(status_code=status.HTTP_200_OK)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
