@@ -14,6 +14,9 @@ from pydantic import (
 
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
+# A list shows each blog's body up to this many characters, and GET /blogs/{id} shows it whole,
+# so a page's size is bounded whatever its blogs hold (sql/queries: the list card's excerpt).
+BODY_EXCERPT = 1_000
 # Ids are PostgreSQL bigints.
 MAX_ID = 2**63 - 1
 # How many users one user may follow; sql/queries/follow.sql checks it (and says how far
@@ -235,7 +238,9 @@ class Blog(BaseModel):
     slug: str = Field(description="Made once from the title and id; kept when the title changes.")
     title: str
     description: str
-    body: str
+    body: str = Field(
+        description=f"Whole in a single read; in a list, its first {BODY_EXCERPT:,} characters."
+    )
     tags: list[str] = Field(description="Sorted.")
     created_at: datetime
     updated_at: datetime

@@ -4,6 +4,6 @@ WITH reader AS (
     SELECT id FROM users WHERE id = :reader_id AND token_version = :reader_version
 )
 SELECT
-       -- include: blog_card
+       -- include: blog_card with body_chars = NULL
 FROM blog_cards AS c
 WHERE c.slug = :slug

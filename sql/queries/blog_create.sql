@@ -26,7 +26,7 @@ WITH created AS (
     SELECT NULL::bigint AS id
 )
 SELECT
-       -- include: blog_card
+       -- include: blog_card with body_chars = NULL
 FROM (
     SELECT created.id,
            created.slug,

@@ -59,7 +59,7 @@ WITH target AS (
     SELECT :user_id::bigint AS id  -- the only reader of an edit is its owner
 )
 SELECT
-       -- include: blog_card
+       -- include: blog_card with body_chars = NULL
 FROM (
     SELECT updated.id,
            updated.slug,

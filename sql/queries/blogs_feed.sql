@@ -23,7 +23,7 @@ WITH reader AS (
     LIMIT :limit
 )
 SELECT
-       -- include: blog_card
+       -- include: blog_card with body_chars = 1000
 FROM page
 JOIN blog_cards AS c ON c.id = page.id
 ORDER BY page.created_at DESC, page.id DESC

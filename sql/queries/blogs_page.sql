@@ -7,7 +7,7 @@ WITH reader AS (
     SELECT id FROM users WHERE id = :reader_id AND token_version = :reader_version
 )
 SELECT
-       -- include: blog_card
+       -- include: blog_card with body_chars = 1000
 FROM blog_cards AS c
 WHERE (c.created_at, c.id) < (:before_created_at, :before_id)
 ORDER BY c.created_at DESC, c.id DESC

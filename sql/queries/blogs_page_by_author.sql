@@ -5,7 +5,7 @@ WITH reader AS (
     SELECT id FROM users WHERE id = :reader_id AND token_version = :reader_version
 )
 SELECT
-       -- include: blog_card
+       -- include: blog_card with body_chars = 1000
 FROM blog_cards AS c
 WHERE c.owner_id = :author_id
   AND (c.created_at, c.id) < (:before_created_at, :before_id)

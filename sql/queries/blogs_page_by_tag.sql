@@ -15,7 +15,7 @@ WITH reader AS (
     LIMIT :limit
 )
 SELECT
-       -- include: blog_card
+       -- include: blog_card with body_chars = 1000
 FROM page
 JOIN blog_cards AS c ON c.id = page.blog_id
 ORDER BY page.blog_created_at DESC, page.blog_id DESC

@@ -2,11 +2,13 @@
 -- sql/migrations/0014_blog_cards.sql) and the reader's two flags, as a select list. The statement
 -- that includes it reads a blog_cards row as `c` and has a CTE `reader` (the reader's id, or no
 -- row: anonymous or a stale token version). Each flag is a primary-key probe for the card's blog.
+-- `body_chars`, bound on the include line: a list shows each body's first 1,000 characters
+-- (service.models.BODY_EXCERPT), so a page's size is bounded; a single read binds NULL, the whole.
 c.id,
 c.slug,
 c.title,
 c.description,
-c.body,
+CASE WHEN :body_chars IS NULL THEN c.body ELSE left(c.body, :body_chars) END AS body,
 c.tags,
 c.created_at,
 c.updated_at,

@@ -14,7 +14,7 @@ matches AS (
 )
 SELECT total.matched,
        page.n,
-       -- include: blog_card
+       -- include: blog_card with body_chars = 1000
 FROM (
     SELECT coalesce((SELECT k.matched FROM known AS k), (SELECT count(*) FROM matches)) AS matched
 ) AS total

@@ -44,7 +44,7 @@ walked AS MATERIALIZED (
 )
 (
 SELECT false AS resume,
-       -- include: blog_card
+       -- include: blog_card with body_chars = 1000
 FROM found
 JOIN blog_cards AS c ON c.id = found.id
 ORDER BY c.created_at DESC, c.id DESC
