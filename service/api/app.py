@@ -17,6 +17,7 @@ from service.api.middleware.header_count import HeaderCountLimit
 from service.api.middleware.observe import Observe
 from service.api.middleware.read_cache import ReadCache
 from service.api.middleware.security_headers import SecurityHeaders
+from service.api.realworld import errors as realworld_errors
 from service.api.realworld import install as install_realworld
 from service.api.routes import auth, blogs, comments, feed, health, tags, users
 from service.api.routes import metrics as metrics_route
@@ -217,10 +218,10 @@ def create_app(
         slow_request_ms=settings.slow_request_ms,
         skip=frozenset({"/metrics"}),
     )
-    error_handlers.install(app)
+    error_handlers.install(app, shapes={realworld_errors.PREFIX: realworld_errors.render})
     for module in (auth, users, blogs, comments, tags, feed, health):
         app.include_router(module.router)
-    # The RealWorld API under /api, over the same data functions (after error_handlers).
+    # The RealWorld API under /api, over the same data functions.
     install_realworld(app)
     if settings.metrics_enabled:
         app.include_router(metrics_route.router)

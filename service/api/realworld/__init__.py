@@ -3,12 +3,10 @@ the same data functions as the native API (service.users, service.blogs, ...).""
 
 from fastapi import FastAPI
 
-from service.api.realworld import errors
 from service.api.realworld.routes import articles, comments, profiles, tags, users
 
 
 def install(app: FastAPI) -> None:
-    """Its routes, and its error shape for requests under /api (after the native handlers)."""
+    """Its routes (its error shape is given to service.api.error_handlers by the app)."""
     for module in (users, profiles, articles, comments, tags):
         app.include_router(module.router)
-    errors.install(app)

@@ -1,33 +1,21 @@
 """Errors under /api in the spec's shape, `{"errors": {"body": ["..."]}}`.
 
-The native handlers decide status, headers and metrics (one mapping of domain errors to HTTP);
-for a request under /api their answer is rewritten: the message(s) move into `errors.body`, a
-validation error becomes `"<where>: <what>"` (never the input, so never a password), the 401's
-challenge names the `Token` scheme, and a conflict (a taken username or email, a follow past
-the limit) is a 422, the only error status the spec gives besides 401.
+service.api.error_handlers decides status, headers and metrics once for both APIs; this renders
+its `Problem` for a request under /api: the message(s) go into `errors.body`, a validation error
+becomes `"<where>: <what>"` (never the input, so never a password), the 401's challenge names
+the `Token` scheme, and a conflict (a taken username or email, a follow past the limit) is a 422,
+the only error status the spec gives besides 401.
 """
 
-import inspect
-import json
-from collections.abc import Awaitable, Callable
 from typing import Any
 
-from fastapi import FastAPI, Request, status
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
-from starlette.exceptions import HTTPException
+from fastapi import status
+from fastapi.responses import Response
 
-from service.errors import Conflict, DomainError
+from service.api.error_handlers import AsciiJSONResponse, Problem
+from service.errors import Conflict
 
 PREFIX = "/api"
-
-Handler = Callable[[Request, Exception], Awaitable[Response]]
-NativeHandler = Callable[[Request, Any], Response | Awaitable[Response]]
-
-
-def under_api(request: Request) -> bool:
-    path = request.url.path
-    return path == PREFIX or path.startswith(PREFIX + "/")
 
 
 def _where(loc: list[Any]) -> str:
@@ -39,13 +27,14 @@ def _where(loc: list[Any]) -> str:
     return ".".join(str(part) for part in loc)
 
 
-def messages(detail: Any) -> list[str]:
-    """The messages in a native `detail`: a string, or FastAPI's list of validation errors."""
+def messages(detail: str | list[dict[str, Any]]) -> list[str]:
+    """The messages in a problem's detail: a message, or validation errors."""
     if isinstance(detail, list):
         found = []
         for error in detail:
             where = _where(error.get("loc", []))
-            found.append(f"{where}: {error.get('msg', 'invalid')}" if where else error.get("msg"))
+            message = str(error.get("msg", "invalid"))
+            found.append(f"{where}: {message}" if where else message)
         return found
     return [str(detail)]
 
@@ -54,42 +43,15 @@ def errors_body(*body: str) -> dict[str, Any]:
     return {"errors": {"body": list(body)}}
 
 
-class _AsciiJSONResponse(JSONResponse):
-    """Safe for messages naming keys that are not valid Unicode (lone surrogates)."""
-
-    def render(self, content: Any) -> bytes:
-        return json.dumps(content, ensure_ascii=True, separators=(",", ":")).encode("ascii")
-
-
-def _rewrite(response: Response, exc: Exception) -> Response:
-    native = json.loads(bytes(response.body)) if response.body else {}
-    content: dict[str, Any] = errors_body(*messages(native.get("detail", "")))
-    if "request_id" in native:
-        content["request_id"] = native["request_id"]
-    code = response.status_code
-    if isinstance(exc, Conflict):
-        code = status.HTTP_422_UNPROCESSABLE_CONTENT
-    headers = {
-        key: value
-        for key, value in response.headers.items()
-        if key.lower() not in ("content-length", "content-type")
-    }
-    if "www-authenticate" in headers:
-        headers["www-authenticate"] = "Token"
-    return _AsciiJSONResponse(content, code, headers=headers)
-
-
-def _wrapped(native: NativeHandler) -> Handler:
-    async def handle(request: Request, exc: Exception) -> Response:
-        answer = native(request, exc)
-        response = await answer if inspect.isawaitable(answer) else answer
-        return _rewrite(response, exc) if under_api(request) else response
-
-    return handle
-
-
-def install(app: FastAPI) -> None:
-    """Wrap the native handlers of domain, validation and HTTP errors (call after theirs)."""
-    for kind in (DomainError, RequestValidationError, HTTPException):
-        native = app.exception_handlers[kind]
-        app.add_exception_handler(kind, _wrapped(native))
+def render(problem: Problem, exc: Exception) -> Response:
+    if problem.status in (status.HTTP_204_NO_CONTENT, status.HTTP_304_NOT_MODIFIED):
+        return Response(status_code=problem.status, headers=problem.headers)
+    content = errors_body(*messages(problem.detail))
+    if problem.request_id is not None:
+        content["request_id"] = problem.request_id
+    code = status.HTTP_422_UNPROCESSABLE_CONTENT if isinstance(exc, Conflict) else problem.status
+    headers = dict(problem.headers or {})
+    if any(key.lower() == "www-authenticate" for key in headers):
+        headers = {k: v for k, v in headers.items() if k.lower() != "www-authenticate"}
+        headers["WWW-Authenticate"] = "Token"
+    return AsciiJSONResponse(content, code, headers=headers)

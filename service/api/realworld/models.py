@@ -18,6 +18,7 @@ from service.models import (
     Tags,
     Title,
     Username,
+    few_unknown_fields,
 )
 
 
@@ -31,6 +32,11 @@ Timestamp = Annotated[datetime, PlainSerializer(_timestamp, return_type=str)]
 
 class Input(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _few_unknown_fields(cls, data: object) -> object:
+        return few_unknown_fields(cls, data)
 
 
 # --- users -------------------------------------------------------------------------------------
