@@ -4,6 +4,8 @@ Password work (hashing, verifying) never holds a database connection: each funct
 it needs, releases the request's connection, hashes, and acquires one again to write.
 """
 
+from dataclasses import dataclass
+
 import asyncpg
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
@@ -12,7 +14,8 @@ from service.db import queries
 from service.db.database import Connection, Row
 from service.db.tables import users
 from service.errors import AuthenticationFailed, Conflict, Forbidden, NotFound
-from service.models import Profile, User, UserCreate, UserPublic, UserUpdate
+from service.limits import LoginLimits, SignupLimits
+from service.models import Profile, User, UserCreate, UserPublic, UserUpdate, normalize_email
 from service.pages import split_page
 from service.passwords import PasswordHasher
 from service.profiles import USER, profile, reader_params
@@ -31,6 +34,23 @@ _EMAIL_TAKEN = "a user with this email already exists"
 _USERNAME_TAKEN = "a user with this username already exists"
 # The unique index that keeps usernames unique in any letter case.
 _USERNAME_INDEX = "uq_users_username_lower"
+
+
+@dataclass(frozen=True)
+class PasswordGuard:
+    """Where a password attempt comes from and the login limits it counts against: every check
+    of a password (a login, or `current_password` on a change) counts as a login attempt for
+    that account from that address before the password is hashed, and a right one is forgiven.
+    Without it, a stolen token would allow unlimited guesses of its user's password."""
+
+    limits: LoginLimits
+    address: str
+
+    async def count(self, db: Connection, email: str) -> None:
+        await self.limits.count(db=db, account=normalize_email(email), address=self.address)
+
+    async def forgive(self, db: Connection, email: str) -> None:
+        await self.limits.forgive(db=db, account=normalize_email(email), address=self.address)
 
 
 def _user(row: Row) -> User:
@@ -88,6 +108,15 @@ async def _taken(
     if username is not None and row["username"]:
         return _USERNAME_TAKEN
     return None
+
+
+async def sign_up(
+    *, db: Connection, hasher: PasswordHasher, limits: SignupLimits, address: str, data: UserCreate
+) -> User:
+    """A new user, once the sign-up counts against the address's limit (TooManyAttempts past
+    it); both APIs sign up through here."""
+    await limits.count(db=db, address=address)
+    return await create_user(db=db, hasher=hasher, data=data)
 
 
 async def create_user(*, db: Connection, hasher: PasswordHasher, data: UserCreate) -> User:
@@ -178,25 +207,36 @@ async def list_users(
 
 
 async def _check_password(
-    db: Connection, hasher: PasswordHasher, *, user_id: int, password: str
+    db: Connection, hasher: PasswordHasher, *, user_id: int, password: str, guard: PasswordGuard
 ) -> str:
-    """The user's stored hash once `password` proves to be theirs; the connection is released."""
-    row = await db.fetch_one(sa.select(users.c.password_hash).where(users.c.id == user_id))
-    await db.release()
+    """The user's stored hash once `password` proves to be theirs; the connection is released.
+    The attempt counts against the guard's login limits first (TooManyAttempts past them)."""
+    row = await db.fetch_one(
+        sa.select(users.c.password_hash, users.c.email).where(users.c.id == user_id)
+    )
     if row is None:
         raise AuthenticationFailed("the token is invalid or has expired")
+    await guard.count(db, row["email"])
+    await db.release()
     ok, _ = await hasher.verify(password, row["password_hash"])
     if not ok:
         raise Forbidden("the current password is not right")
+    await guard.forgive(db, row["email"])
     stored: str = row["password_hash"]
     return stored
 
 
 async def update_user(
-    *, db: Connection, hasher: PasswordHasher, user_id: int, data: UserUpdate
+    *,
+    db: Connection,
+    hasher: PasswordHasher,
+    user_id: int,
+    data: UserUpdate,
+    guard: PasswordGuard,
 ) -> User:
     """Change the name, email, password, username, bio or image (None clears the last two).
-    Email and password changes need the current password; a password change ends every token
+    Email and password changes need the current password, checked under `guard`'s limits
+    (TooManyAttempts past them, Forbidden when wrong); a password change ends every token
     made before it (token_version moves in the same UPDATE). 409 (Conflict) when another user
     has the email or username in any letter case."""
     fields = data.model_fields_set
@@ -204,7 +244,9 @@ async def update_user(
     condition = users.c.id == user_id
     if fields & {"email", "password"}:
         assert data.current_password is not None  # UserUpdate requires it for these
-        stored = await _check_password(db, hasher, user_id=user_id, password=data.current_password)
+        stored = await _check_password(
+            db, hasher, user_id=user_id, password=data.current_password, guard=guard
+        )
         # Applies only if nobody changed the password since it was checked.
         condition = condition & (users.c.password_hash == stored)
     for field in ("name", "email", "username", "bio", "image"):
@@ -235,11 +277,18 @@ async def update_user(
 
 
 async def delete_user(
-    *, db: Connection, hasher: PasswordHasher, user_id: int, current_password: str
+    *,
+    db: Connection,
+    hasher: PasswordHasher,
+    user_id: int,
+    current_password: str,
+    guard: PasswordGuard,
 ) -> None:
-    """Delete a user once their password is checked; their blogs go with them (ON DELETE
-    CASCADE), and so does every token (no row to match)."""
-    stored = await _check_password(db, hasher, user_id=user_id, password=current_password)
+    """Delete a user once their password is checked under `guard`'s limits; their blogs go with
+    them (ON DELETE CASCADE), and so does every token (no row to match)."""
+    stored = await _check_password(
+        db, hasher, user_id=user_id, password=current_password, guard=guard
+    )
     deleted = await db.fetch_one(
         sa.delete(users)
         .where(users.c.id == user_id, users.c.password_hash == stored)
@@ -247,6 +296,19 @@ async def delete_user(
     )
     if deleted is None:
         raise Conflict("the account changed meanwhile; try again")
+
+
+async def log_in(
+    *, db: Connection, hasher: PasswordHasher, email: str, password: str, guard: PasswordGuard
+) -> TokenClaims:
+    """What a token for the user with this email and password carries: the attempt counts
+    against the guard's login limits before the password is checked (TooManyAttempts past
+    them), and a right password takes it back. Both APIs log in through here."""
+    account = normalize_email(email)
+    await guard.count(db, account)
+    claims = await authenticate(db=db, hasher=hasher, email=account, password=password)
+    await guard.forgive(db, account)
+    return claims
 
 
 async def authenticate(

@@ -1,32 +1,20 @@
 """Who is calling, from `Authorization: Token <jwt>` (the spec's scheme; `Bearer` is accepted
-too), with the native API's rules: the same tokens, a stale token reads as anonymous, and every
-write counts against the writer's limit."""
+too), with the native API's rules (service.api.dependencies.TokenChecks): the same tokens, a
+stale token reads as anonymous, and every write counts against the writer's limit once the token
+is checked."""
 
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader
 
-from service.api.dependencies import DbDep, token_claims
+from service.api.dependencies import TokenChecks, token_claims, token_from
 from service.errors import AuthenticationFailed
-from service.limits import WriteLimits
 from service.models import User
 from service.tokens import TokenClaims
-from service.users import get_token_user
 
-_MISSING = "a token is required: send `Authorization: Token <token>`"
-_MALFORMED = "the Authorization header must be `Token <token>`"
+_MISSING = "a token is required: send the header `Authorization: Token <token>`"
 _SCHEMES = frozenset({"token", "bearer"})
-
-
-def _token(header: str | None) -> str | None:
-    if header is None:
-        return None
-    scheme, _, token = header.strip().partition(" ")
-    token = token.strip()
-    if scheme.lower() not in _SCHEMES or not token:
-        raise AuthenticationFailed(_MALFORMED)
-    return token
 
 
 class TokenHeader(APIKeyHeader):
@@ -42,7 +30,8 @@ class TokenHeader(APIKeyHeader):
         self.required = required
 
     async def token(self, request: Request) -> str | None:
-        token = _token(await super().__call__(request))
+        header = await super().__call__(request)
+        token = token_from(header, schemes=_SCHEMES, expected="`Token <token>`")
         if token is None and self.required:
             raise AuthenticationFailed(_MISSING)
         return token
@@ -61,28 +50,22 @@ class TokenHeaderClaims(TokenHeader):
         return None if token is None else token_claims(request, token)
 
 
+_SIGNED_IN = TokenHeaderClaims(required=True)
+_CHECKS = TokenChecks(_SIGNED_IN)
+
 Reader = Annotated[TokenClaims | None, Depends(TokenHeaderClaims(required=False))]
 """The reader's claims from the token alone (no query), None when anonymous; a bad or expired
 token is a 401."""
 
-SignedInReader = Annotated[TokenClaims, Depends(TokenHeaderClaims(required=True))]
+SignedInReader = Annotated[TokenClaims, Depends(_SIGNED_IN)]
 """Like `Reader`, but 401 without a token; the statement that uses it checks its version."""
 
 SignedInToken = Annotated[str, Depends(TokenHeader(required=True))]
 
+CurrentUser = Annotated[User, Depends(_CHECKS.current_user)]
+"""The caller's account, checked against their token version (one statement)."""
 
-async def get_current_user(db: DbDep, reader: SignedInReader) -> User:
-    """The caller's account, checked against their token version (one statement)."""
-    return await get_token_user(db=db, claims=reader)
+CurrentReader = Annotated[TokenClaims, Depends(_CHECKS.current_reader)]
+"""The caller's claims, checked as `CurrentUser` checks them (the same statement)."""
 
-
-CurrentUser = Annotated[User, Depends(get_current_user)]
-
-
-async def count_write(request: Request, db: DbDep, writer: SignedInReader) -> None:
-    """Count one write against the writer's limit (429 past it), as every native write does."""
-    limits: WriteLimits = request.app.state.write_limits
-    await limits.count(db=db, user_id=writer.user_id)
-
-
-CountedWrite = Depends(count_write)
+CountedWrite = Depends(_CHECKS.count_write)

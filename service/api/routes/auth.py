@@ -4,9 +4,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form
 
 from service import users
-from service.api.dependencies import ClientAddress, DbDep, HasherDep, LoginLimitsDep, TokensDep
+from service.api.dependencies import DbDep, HasherDep, PasswordGuardDep, TokensDep
 from service.api.openapi import responses
-from service.models import Token, normalize_email
+from service.models import Token
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -44,12 +44,10 @@ async def login(
     db: DbDep,
     hasher: HasherDep,
     tokens: TokensDep,
-    login_limits: LoginLimitsDep,
-    address: ClientAddress,
+    guard: PasswordGuardDep,
     form: Annotated[LoginForm, Depends(login_form)],
 ) -> Token:
-    account = normalize_email(form.username)
-    await login_limits.count(db=db, account=account, address=address)
-    claims = await users.authenticate(db=db, hasher=hasher, email=account, password=form.password)
-    await login_limits.forgive(db=db, account=account, address=address)
+    claims = await users.log_in(
+        db=db, hasher=hasher, email=form.username, password=form.password, guard=guard
+    )
     return Token(access_token=tokens.encode(user_id=claims.user_id, version=claims.version))

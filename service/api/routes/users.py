@@ -9,6 +9,7 @@ from service.api.dependencies import (
     CursorsDep,
     DbDep,
     HasherDep,
+    PasswordGuardDep,
     Reader,
     SignedInReader,
     SignupLimitsDep,
@@ -81,8 +82,10 @@ async def read_me(user: CurrentUser) -> User:
         "before it, this one included: log in again."
     ),
 )
-async def update_me(db: DbDep, hasher: HasherDep, user: CurrentUser, data: UserUpdate) -> User:
-    return await users.update_user(db=db, hasher=hasher, user_id=user.id, data=data)
+async def update_me(
+    db: DbDep, hasher: HasherDep, guard: PasswordGuardDep, user: CurrentUser, data: UserUpdate
+) -> User:
+    return await users.update_user(db=db, hasher=hasher, user_id=user.id, data=data, guard=guard)
 
 
 @router.delete(
@@ -93,9 +96,15 @@ async def update_me(db: DbDep, hasher: HasherDep, user: CurrentUser, data: UserU
     summary="Delete the current user and all their blogs",
     description="Needs `current_password` in the body (422 without it, 403 when it is wrong).",
 )
-async def delete_me(db: DbDep, hasher: HasherDep, user: CurrentUser, data: UserDelete) -> Response:
+async def delete_me(
+    db: DbDep, hasher: HasherDep, guard: PasswordGuardDep, user: CurrentUser, data: UserDelete
+) -> Response:
     await users.delete_user(
-        db=db, hasher=hasher, user_id=user.id, current_password=data.current_password
+        db=db,
+        hasher=hasher,
+        user_id=user.id,
+        current_password=data.current_password,
+        guard=guard,
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 

@@ -15,7 +15,13 @@ from pydantic import AfterValidator
 
 from service import blogs
 from service.api.dependencies import DbDep
-from service.api.realworld.dependencies import CountedWrite, CurrentUser, Reader, SignedInReader
+from service.api.realworld.dependencies import (
+    CountedWrite,
+    CurrentReader,
+    CurrentUser,
+    Reader,
+    SignedInReader,
+)
 from service.api.realworld.models import (
     ArticleResponse,
     MultipleArticlesResponse,
@@ -210,7 +216,7 @@ async def delete_article(db: DbDep, user: CurrentUser, slug: Slug) -> Response:
     summary="Favorite an article",
     description="Answers the article, `favorited` true, also when it already was.",
 )
-async def favorite(db: DbDep, reader: SignedInReader, slug: Slug) -> ArticleResponse:
+async def favorite(db: DbDep, reader: CurrentReader, slug: Slug) -> ArticleResponse:
     found = await blogs.get_blog_by_slug(db=db, slug=slug, reader=reader)
     try:
         blog = await blogs.favorite(db=db, reader=reader, blog_id=found.id)
@@ -227,7 +233,7 @@ async def favorite(db: DbDep, reader: SignedInReader, slug: Slug) -> ArticleResp
     summary="Unfavorite an article",
     description="Answers the article, `favorited` false, also when it was not a favorite.",
 )
-async def unfavorite(db: DbDep, reader: SignedInReader, slug: Slug) -> ArticleResponse:
+async def unfavorite(db: DbDep, reader: CurrentReader, slug: Slug) -> ArticleResponse:
     found = await blogs.get_blog_by_slug(db=db, slug=slug, reader=reader)
     try:
         blog = await blogs.unfavorite(db=db, reader=reader, blog_id=found.id)

@@ -7,7 +7,7 @@ from service.api.dependencies import (
     ClientAddress,
     DbDep,
     HasherDep,
-    LoginLimitsDep,
+    PasswordGuardDep,
     SignupLimitsDep,
     TokensDep,
 )
@@ -21,7 +21,7 @@ from service.api.realworld.models import (
 )
 from service.api.realworld.openapi import errors
 from service.errors import InvalidValue
-from service.models import UserCreate, UserUpdate, normalize_email
+from service.models import UserCreate, UserUpdate
 
 router = APIRouter(prefix="/api", tags=["RealWorld: users"])
 
@@ -46,11 +46,12 @@ async def register(
     address: ClientAddress,
     data: NewUserRequest,
 ) -> UserResponse:
-    await signup_limits.count(db=db, address=address)
     new = data.user
-    user = await users.create_user(
+    user = await users.sign_up(
         db=db,
         hasher=hasher,
+        limits=signup_limits,
+        address=address,
         data=UserCreate(
             name=new.username, email=new.email, password=new.password, username=new.username
         ),
@@ -73,16 +74,12 @@ async def login(
     db: DbDep,
     hasher: HasherDep,
     tokens: TokensDep,
-    login_limits: LoginLimitsDep,
-    address: ClientAddress,
+    guard: PasswordGuardDep,
     data: LoginUserRequest,
 ) -> UserResponse:
-    account = normalize_email(data.user.email)
-    await login_limits.count(db=db, account=account, address=address)
-    claims = await users.authenticate(
-        db=db, hasher=hasher, email=account, password=data.user.password
+    claims = await users.log_in(
+        db=db, hasher=hasher, email=data.user.email, password=data.user.password, guard=guard
     )
-    await login_limits.forgive(db=db, account=account, address=address)
     user = await users.get_token_user(db=db, claims=claims)
     return user_response(user, tokens.encode(user_id=claims.user_id, version=claims.version))
 
@@ -115,6 +112,7 @@ async def update_current_user(
     db: DbDep,
     hasher: HasherDep,
     tokens: TokensDep,
+    guard: PasswordGuardDep,
     reader: SignedInReader,
     user: CurrentUser,
     token: SignedInToken,
@@ -136,7 +134,9 @@ async def update_current_user(
         {field: getattr(change, field) for field in fields}
         | ({"current_password": change.current_password} if fields & {"email", "password"} else {})
     )
-    updated = await users.update_user(db=db, hasher=hasher, user_id=user.id, data=update)
+    updated = await users.update_user(
+        db=db, hasher=hasher, user_id=user.id, data=update, guard=guard
+    )
     if "password" in fields:
         # The update moved the token version on by one from the one this token carries (it
         # applies only while the password checked is still the stored one).

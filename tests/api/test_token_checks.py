@@ -1,0 +1,65 @@
+"""Every write checks the token the native API's way, under /api too: a token from before a
+password change, or of a deleted account, is a 401 (never a 200, never a 500), and it spends
+nobody's write quota."""
+
+import pytest
+from httpx import AsyncClient
+
+from tests.utils import PASSWORD, ScratchDatabase, SignUp, in_process, settings_for, sign_up_with
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_a_deleted_account_s_token_is_a_401_on_every_write(
+    client: AsyncClient, sign_up: SignUp
+) -> None:
+    author, gone = await sign_up("Ada"), await sign_up("Gone")
+    blog = (
+        await client.post("/blogs", json={"title": "t", "body": "b"}, headers=author.headers)
+    ).json()
+    deleted = await client.request(
+        "DELETE", "/users/me", json={"current_password": PASSWORD}, headers=gone.headers
+    )
+    assert deleted.status_code == 204, deleted.text
+    api_headers = {"Authorization": gone.headers["Authorization"].replace("Bearer", "Token")}
+    writes = [
+        ("POST", f"/blogs/{blog['id']}/favorite", gone.headers),
+        ("POST", f"/api/articles/{blog['slug']}/favorite", api_headers),
+        ("DELETE", f"/api/articles/{blog['slug']}/favorite", api_headers),
+        ("POST", f"/users/{author.id}/follow", gone.headers),
+    ]
+    for method, path, headers in writes:
+        response = await client.request(method, path, headers=headers)
+        assert response.status_code == 401, (path, response.text)
+
+
+async def test_a_stale_token_spends_nobody_s_write_quota(
+    scratch_database: ScratchDatabase,
+) -> None:
+    url = await scratch_database()
+    async with in_process(url, settings=settings_for(url, write_max_per_user=2)) as client:
+        writer, author = await sign_up_with(client, "Ada"), await sign_up_with(client, "Bea")
+        blog = (
+            await client.post("/blogs", json={"title": "t", "body": "b"}, headers=author.headers)
+        ).json()
+        stale = writer.headers
+        change = {"password": "a brand new password", "current_password": PASSWORD}
+        assert (await client.patch("/users/me", json=change, headers=stale)).status_code == 200
+        api_stale = {"Authorization": stale["Authorization"].replace("Bearer", "Token")}
+        for _ in range(3):
+            native = await client.post(f"/users/{author.id}/follow", headers=stale)
+            assert native.status_code == 401, native.text
+            api = await client.post(f"/api/articles/{blog['slug']}/favorite", headers=api_stale)
+            assert api.status_code == 401, api.text
+        login = await client.post(
+            "/auth/token", data={"username": writer.email, "password": "a brand new password"}
+        )
+        fresh = {"Authorization": f"Bearer {login.json()['access_token']}"}
+        # The whole quota is still there.
+        assert (await client.post(f"/users/{author.id}/follow", headers=fresh)).status_code == 200
+        assert (
+            await client.post(f"/blogs/{blog['id']}/favorite", headers=fresh)
+        ).status_code == 200
+        assert (
+            await client.post(f"/blogs/{blog['id']}/comments", json={"body": "c"}, headers=fresh)
+        ).status_code == 429
