@@ -5,8 +5,6 @@ token version, so a request needs no other: a token from before a password chang
 (AuthenticationFailed) by the statement that would have used it.
 """
 
-import asyncpg
-
 from service.db import queries
 from service.db.database import Connection, Row
 from service.errors import AuthenticationFailed, Conflict, InvalidValue, NotFound
@@ -16,8 +14,6 @@ from service.users import public_user
 
 _USER_NOT_FOUND = "user not found"
 _NO_FOLLOWER = "the token is invalid or has expired"
-# The foreign key from follows to the follower (the other one is to the followed user).
-_FOLLOWER_KEY = "fk_follows_follower_id_users"
 
 
 def _checked(row: Row | None, follower: TokenClaims, action: str) -> Row:
@@ -36,18 +32,14 @@ async def follow(*, db: Connection, follower: TokenClaims, followed_id: int) -> 
     """`follower` follows the user `followed_id`; that user, now followed. Conflict when they
     already follow them or follow MAX_FOLLOWS users; NotFound for an unknown user; InvalidValue
     for themself."""
-    try:
-        found = await db.fetch_row(
-            queries.FOLLOW,
-            follower_id=follower.user_id,
-            follower_version=follower.version,
-            followed_id=followed_id,
-            max_follows=MAX_FOLLOWS,
-        )
-    except asyncpg.ForeignKeyViolationError as exc:  # deleted since the statement began
-        if exc.constraint_name == _FOLLOWER_KEY:
-            raise AuthenticationFailed(_NO_FOLLOWER) from None
-        raise NotFound(_USER_NOT_FOUND) from None
+    # Either user deleted since the statement began: service.db.integrity answers for it.
+    found = await db.fetch_row(
+        queries.FOLLOW,
+        follower_id=follower.user_id,
+        follower_version=follower.version,
+        followed_id=followed_id,
+        max_follows=MAX_FOLLOWS,
+    )
     row = _checked(found, follower, "follow")
     if row["followed_now"]:
         return public_user(row, following=True)

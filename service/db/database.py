@@ -49,6 +49,7 @@ from opentelemetry.trace import Tracer
 from prometheus_client import Histogram
 from sqlalchemy.sql import ClauseElement
 
+from service.db import integrity
 from service.db.queries import Query
 from service.db.search import session_settings
 from service.db.urls import asyncpg_dsn
@@ -208,15 +209,23 @@ class Connection:
         await self._acquire()
         try:
             setup = self._database.per_transaction
-            if setup is None:
-                record = await self._connection.fetch_one(statement)
-            else:
-                raw = self._connection.raw_connection
-                async with raw.transaction():
-                    await raw.execute(setup)
-                    record = await self._connection.fetch_one(statement)
+            for attempt in range(integrity.RETRIES + 1):
+                try:
+                    if setup is None:
+                        record = await self._connection.fetch_one(statement)
+                    else:
+                        raw = self._connection.raw_connection
+                        async with raw.transaction():
+                            await raw.execute(setup)
+                            record = await self._connection.fetch_one(statement)
+                    break
+                except integrity.CONFLICTS:
+                    if attempt == integrity.RETRIES or self._connection._transaction_stack:
+                        raise integrity.lost_conflict() from None
         except UNAVAILABLE_ERRORS as exc:
             raise await self._unavailable(exc) from exc
+        except asyncpg.exceptions.ForeignKeyViolationError as exc:
+            raise integrity.vanished(exc) from None
         # databases' asyncpg backend hands back the asyncpg record itself as `_mapping`.
         return None if record is None else cast(Row, record._mapping)
 
@@ -245,17 +254,19 @@ class Connection:
             tracer = self._database.tracer
             with nullcontext() if tracer is None else tracing.statement_span(tracer, query.name):
                 try:
-                    return await self._run(query, args, limit)
+                    return await self._run_retrying(query, args, limit)
                 except BROKEN_CONNECTION:
                     # A read outside a transaction is safe to repeat: once, on a fresh one.
                     if not query.read_only or self._connection._transaction_stack:
                         raise
                     await self._replace()
-                    return await self._run(query, args, limit)
+                    return await self._run_retrying(query, args, limit)
         except UNAVAILABLE_ERRORS as exc:
             unavailable = await self._unavailable(exc)
             metrics.statement_errors.labels(query.name, unavailable.reason).inc()
             raise unavailable from exc
+        except asyncpg.exceptions.ForeignKeyViolationError as exc:
+            raise integrity.vanished(exc) from None
         finally:
             elapsed = time.perf_counter() - started
             _statement_timer(query.name).observe(elapsed)
@@ -264,6 +275,18 @@ class Connection:
                     "slow statement",
                     extra={"statement": query.name, "duration_ms": round(elapsed * 1000, 1)},
                 )
+
+    async def _run_retrying(self, query: Query, args: list[Any], limit: int) -> list[Row]:
+        """`_run`, again when PostgreSQL cancelled the statement for a deadlock or a
+        serialization failure: on its own, it changed nothing (service.db.integrity)."""
+        for attempt in range(integrity.RETRIES + 1):
+            try:
+                return await self._run(query, args, limit)
+            except integrity.CONFLICTS:
+                if attempt == integrity.RETRIES or self._connection._transaction_stack:
+                    metrics.statement_errors.labels(query.name, "conflict").inc()
+                    raise integrity.lost_conflict() from None
+        raise AssertionError("unreachable")
 
     async def _run(self, query: Query, args: list[Any], limit: int) -> list[Row]:
         async with self._connection._query_lock:
