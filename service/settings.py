@@ -135,12 +135,19 @@ class Settings(BaseSettings):
                 "do not survive a restart."
             )
 
-    @field_validator("workers")
+    @field_validator("workers", mode="before")
     @classmethod
-    def _some_workers(cls, value: int | str) -> int | str:
-        if value != "auto" and int(value) < 1:
-            raise ValueError("must be 1 or more, or auto (one per CPU core)")
-        return value
+    def _some_workers(cls, value: object) -> int | str:
+        # Before the union's own checks, whose error lists each of its members' complaints.
+        text = str(value).strip().lower()
+        if text == "auto":
+            return "auto"
+        if not text.isdigit() or int(text) < 1:
+            got = str(value)[:40]
+            raise ValueError(
+                f"must be a whole number, 1 or more, or auto (one per CPU core); got {got!r}"
+            )
+        return int(text)
 
     @property
     def worker_count(self) -> int:

@@ -38,6 +38,10 @@ Users and their blogs, on PostgreSQL through hand-written SQL.
 Log in at `POST /auth/token` and send the token as `Authorization: Bearer <token>`.
 Lists are keyset pages: pass a page's `next_cursor` as `cursor` to get the next one.
 
+A 422 lists what is wrong with the request in plain words, at most 20 errors and one more entry
+counting the rest; it never shows a password or token that was sent, and a body that is not a
+JSON object gets `send a JSON object with Content-Type: application/json`.
+
 The RealWorld ("Conduit") API is served under `/api`, with `Authorization: Token <token>`.
 
 Anonymous reads (no `Authorization`, no cookie) of blogs, lists, profiles, comments and tags

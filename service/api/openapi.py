@@ -12,7 +12,11 @@ class ErrorMessage(BaseModel):
 def _description(status_code: int) -> str:
     return {
         400: "The body could not be parsed (not UTF-8, or nested too deep).",
-        401: "No token, or a token that is invalid, expired or of a deleted user.",
+        401: (
+            "No token (send `Authorization: Bearer <token>`, the access_token from POST "
+            "/auth/token), a header with another scheme, or a token that is invalid, expired, "
+            "of a deleted user or from before a password change; the message says which."
+        ),
         403: "The caller does not own this resource, or `current_password` is wrong.",
         404: "No such resource.",
         409: "The change conflicts with existing data.",

@@ -43,7 +43,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return handler(args, Settings()) or 0
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors()
+            f"{'.'.join(map(str, e['loc'])).upper()}: {e['msg'].removeprefix('Value error, ')}"
+            for e in exc.errors()
         )
         return _error(f"bad settings: {problems}")
     except (CommandError, MigrationError, MaintenanceError, EmbeddedUnavailable) as exc:

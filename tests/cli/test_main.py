@@ -66,6 +66,19 @@ def test_bad_settings_are_one_line_and_exit_1(
     assert len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize("workers", ["lots", "0", "2.5"])
+def test_a_bad_workers_value_is_told_in_plain_words(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], workers: str
+) -> None:
+    monkeypatch.setenv("WORKERS", workers)
+    assert main(["migrate", "--status"]) == 1
+    err = capsys.readouterr().err
+    assert err.strip() == (
+        "error: bad settings: WORKERS: must be a whole number, 1 or more, or auto (one per CPU "
+        f"core); got '{workers}'"
+    )
+
+
 def test_help_lists_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exited:
         main(["--help"])

@@ -1,7 +1,8 @@
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.exceptions import RequestValidationError
 
 from service import users
 from service.api.dependencies import DbDep, HasherDep, PasswordGuardDep, TokensDep
@@ -26,14 +27,33 @@ async def login_form(
     return LoginForm(username=username, password=password)
 
 
+_FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
+FORM_EXPECTED = (
+    "this endpoint takes a form, not JSON: send `username` (the email) and `password` with "
+    "Content-Type: application/x-www-form-urlencoded"
+)
+
+
+async def takes_a_form(request: Request) -> None:
+    """A 422 that says a form is expected for a body of any other type (JSON, most often),
+    instead of a `Field required` for each of the form's fields."""
+    content_type = request.headers.get("content-type", "").lower()
+    if not content_type.startswith(_FORMS):
+        raise RequestValidationError(
+            [{"type": "form_expected", "loc": ["body"], "msg": FORM_EXPECTED}]
+        )
+
+
 @router.post(
     "/token",
+    dependencies=[Depends(takes_a_form)],
     response_model=Token,
     responses=responses(400, 401, 413, 429),
     summary="Log in",
     description=(
         "Exchange an email (as `username`) and password, sent as an OAuth2 password form, for a "
-        "bearer token. A wrong email and a wrong password get the same 401 in about the same time. "
+        "bearer token (JSON, or any other body that is not a form, is a 422 that says so). "
+        "A wrong email and a wrong password get the same 401 in about the same time. "
         "Every attempt counts against limits for the account from this address, the account and "
         "the address, before the password is checked; past one, 429 with `Retry-After`. A right "
         "password takes its attempt back. 503 with `Retry-After` when every password check slot "
