@@ -12,13 +12,14 @@ from service.api import error_handlers
 from service.api.cursors import CursorCodec
 from service.api.middleware.body_limit import RequestBodyLimits
 from service.api.middleware.cache_store import ResponseStore
-from service.api.middleware.early_refusals import EarlyRefusals
+from service.api.middleware.early_refusals import EarlyRefusals, Refusal, on_routes
 from service.api.middleware.header_count import HeaderCountLimit
 from service.api.middleware.observe import Observe
 from service.api.middleware.read_cache import ReadCache
 from service.api.middleware.security_headers import SecurityHeaders
 from service.api.realworld import errors as realworld_errors
 from service.api.realworld import install as install_realworld
+from service.api.realworld.routes import users as realworld_users
 from service.api.routes import auth, blogs, comments, feed, health, tags, users
 from service.api.routes import metrics as metrics_route
 from service.db.database import Database
@@ -193,6 +194,14 @@ def create_app(
         known=known_over_limit,
     )
 
+    error_handlers.install(app, shapes={realworld_errors.PREFIX: realworld_errors.render})
+    for module in (auth, users, blogs, comments, tags, feed, health):
+        app.include_router(module.router)
+    # The RealWorld API under /api, over the same data functions.
+    install_realworld(app)
+    if settings.metrics_enabled:
+        app.include_router(metrics_route.router)
+
     # Middleware, innermost first (each one added wraps the ones before it).
     # Ours rather than FastAPI's max_body_size, whose early 413 is plain text, not {"detail"}.
     app.add_middleware(
@@ -202,14 +211,19 @@ def create_app(
         max_in_flight=settings.max_body_bytes_in_flight,
     )
     app.add_middleware(HeaderCountLimit, max_headers=settings.max_headers)
+    sign_up = Refusal(signup_limits.known_over, SignupLimits.message)
+    log_in = Refusal(login_limits.known_over, LoginLimits.message)
     app.add_middleware(
         EarlyRefusals,
-        routes={
-            ("POST", "/users"): (signup_limits.known_over, SignupLimits.message),
-            ("POST", "/auth/token"): (login_limits.known_over, LoginLimits.message),
-            ("POST", "/api/users"): (signup_limits.known_over, SignupLimits.message),
-            ("POST", "/api/users/login"): (login_limits.known_over, LoginLimits.message),
-        },
+        routes=on_routes(
+            app,
+            {
+                users.SIGN_UP: sign_up,
+                auth.LOG_IN: log_in,
+                realworld_users.SIGN_UP: sign_up,
+                realworld_users.LOG_IN: log_in,
+            },
+        ),
     )
     # In front of routing; below the headers and measures every answer gets, hits included.
     app.add_middleware(ReadCache, store=store)
@@ -222,11 +236,4 @@ def create_app(
         slow_request_ms=settings.slow_request_ms,
         skip=frozenset({"/metrics"}),
     )
-    error_handlers.install(app, shapes={realworld_errors.PREFIX: realworld_errors.render})
-    for module in (auth, users, blogs, comments, tags, feed, health):
-        app.include_router(module.router)
-    # The RealWorld API under /api, over the same data functions.
-    install_realworld(app)
-    if settings.metrics_enabled:
-        app.include_router(metrics_route.router)
     return app

@@ -15,7 +15,10 @@ import asyncio
 import json
 import math
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
+from starlette.applications import Starlette
+from starlette.routing import NoMatchFound
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from service.observability import metrics
@@ -26,20 +29,41 @@ KnownOver = Callable[[str], float]
 """Seconds an address is still known to be over the route's limit; 0 if it is not."""
 
 
+@dataclass(frozen=True)
+class Refusal:
+    known_over: KnownOver
+    message: str
+
+
+def on_routes(app: Starlette, refusals: Mapping[str, Refusal]) -> dict[tuple[str, str], Refusal]:
+    """The refusals for POST routes given by name, keyed as requests arrive (method, path). A
+    name the app has no route for is an error when the app is made: renaming a route, or moving
+    it, cannot silently drop its refusal."""
+    found = {}
+    for name, refusal in refusals.items():
+        try:
+            path = app.url_path_for(name)
+        except NoMatchFound:
+            raise RuntimeError(
+                f"early refusal for route {name!r}: the app has no such route"
+            ) from None
+        found[("POST", str(path))] = refusal
+    return found
+
+
 class EarlyRefusals:
-    def __init__(self, app: ASGIApp, *, routes: Mapping[tuple[str, str], tuple[KnownOver, str]]):
+    def __init__(self, app: ASGIApp, *, routes: Mapping[tuple[str, str], Refusal]) -> None:
         self.app = app
         self.routes = routes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and (route := self.routes.get((scope["method"], scope["path"]))):
-            known_over, message = route
             client = scope.get("client")
-            seconds_left = known_over(client[0]) if client else 0.0
+            seconds_left = route.known_over(client[0]) if client else 0.0
             if seconds_left:
                 metrics.refusals.labels("429", "rate_limited").inc()
                 await asyncio.sleep(min(seconds_left, DELAY_SECONDS))
-                await _refuse(send, message, max(math.ceil(seconds_left - DELAY_SECONDS), 1))
+                await _refuse(send, route.message, max(math.ceil(seconds_left - DELAY_SECONDS), 1))
                 return
         await self.app(scope, receive, send)
 

@@ -11,6 +11,9 @@ from service.models import Token
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
+LOG_IN = "log_in"
+"""The login route's name (service.api.app refuses known abusers on it early)."""
+
 
 @dataclass(frozen=True)
 class LoginForm:
@@ -46,6 +49,7 @@ async def takes_a_form(request: Request) -> None:
 
 @router.post(
     "/token",
+    name=LOG_IN,
     dependencies=[Depends(takes_a_form)],
     response_model=Token,
     responses=responses(400, 401, 413, 429),

@@ -31,9 +31,13 @@ from service.models import (
 
 router = APIRouter(prefix="/users", tags=["users"])
 
+SIGN_UP = "sign_up"
+"""The sign-up route's name (service.api.app refuses known abusers on it early)."""
+
 
 @router.post(
     "",
+    name=SIGN_UP,
     status_code=status.HTTP_201_CREATED,
     response_model=User,
     responses=CREATED | responses(400, 409, 413, 429),

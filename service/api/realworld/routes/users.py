@@ -25,9 +25,14 @@ from service.models import UserCreate, UserUpdate
 
 router = APIRouter(prefix="/api", tags=["RealWorld: users"])
 
+# The route names service.api.app refuses known abusers on early.
+SIGN_UP = "api_sign_up"
+LOG_IN = "api_log_in"
+
 
 @router.post(
     "/users",
+    name=SIGN_UP,
     status_code=status.HTTP_201_CREATED,
     response_model=UserResponse,
     responses=errors(400, 413, 429),
@@ -62,6 +67,7 @@ async def register(
 
 @router.post(
     "/users/login",
+    name=LOG_IN,
     response_model=UserResponse,
     responses=errors(400, 401, 413, 429),
     summary="Log in",
