@@ -1,4 +1,5 @@
-"""Domain errors raised by data functions; `service.http_errors` maps them to HTTP."""
+"""Domain errors raised by data functions; `service.api.error_handlers` maps them to HTTP once,
+and each API renders them in its own shape."""
 
 
 class DomainError(Exception):

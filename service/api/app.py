@@ -22,6 +22,7 @@ from service.api.realworld import install as install_realworld
 from service.api.realworld.routes import users as realworld_users
 from service.api.routes import auth, blogs, comments, feed, health, tags, users
 from service.api.routes import metrics as metrics_route
+from service.api.state import AppState
 from service.db.database import Database
 from service.db.invalidations import InvalidationListener
 from service.db.replicas import Databases
@@ -127,7 +128,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await pools.connect()
         # Made at each start, so an app started again gets hashing threads again.
-        hasher = app.state.hasher = PasswordHasher(
+        hasher = app_state.hasher = PasswordHasher(
             concurrency=settings.password_hash_concurrency,
             wait_seconds=settings.password_hash_wait_seconds,
         )
@@ -137,7 +138,7 @@ def create_app(
                 audience = await deployment_id(db=db)
                 postgresql = await server_version(db=db)
             metrics.build_info.labels(__version__, platform.python_version(), postgresql).set(1)
-            app.state.tokens = TokenCodec(
+            app_state.tokens = TokenCodec(
                 secret=settings.token_secret,
                 issuer=settings.token_issuer,
                 audience=audience,
@@ -168,10 +169,6 @@ def create_app(
             "logs": False,
         },
     )
-    app.state.settings = settings
-    app.state.databases = pools
-    app.state.cursors = CursorCodec(settings.token_secret)
-    app.state.read_cache, app.state.read_cache_listener = store, listener
     known_over_limit = KnownOverLimit()
     login_window = settings.login_failure_window_seconds
     login_limits = LoginLimits(
@@ -188,10 +185,22 @@ def create_app(
         ),
         known=known_over_limit,
     )
-    app.state.login_limits, app.state.signup_limits = login_limits, signup_limits
-    app.state.write_limits = WriteLimits(
-        per_user=Limit("write-user", settings.write_max_per_user, settings.write_window_seconds),
-        known=known_over_limit,
+    app.state = app_state = AppState(
+        {
+            "settings": settings,
+            "databases": pools,
+            "cursors": CursorCodec(settings.token_secret),
+            "read_cache": store,
+            "read_cache_listener": listener,
+            "login_limits": login_limits,
+            "signup_limits": signup_limits,
+            "write_limits": WriteLimits(
+                per_user=Limit(
+                    "write-user", settings.write_max_per_user, settings.write_window_seconds
+                ),
+                known=known_over_limit,
+            ),
+        }
     )
 
     error_handlers.install(app, shapes={realworld_errors.PREFIX: realworld_errors.render})

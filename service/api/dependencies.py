@@ -6,11 +6,12 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 
+from service.api import state
 from service.api.cursors import CursorCodec
 from service.db.database import Connection
 from service.db.replicas import Databases
 from service.errors import AuthenticationFailed
-from service.limits import LoginLimits, SignupLimits, WriteLimits
+from service.limits import LoginLimits, SignupLimits
 from service.models import User
 from service.observability import context
 from service.passwords import PasswordHasher
@@ -23,38 +24,31 @@ from service.users import PasswordGuard, get_token_user
 
 
 async def get_settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
+    return state.of(request).settings
 
 
 async def get_databases(request: Request) -> Databases:
-    databases: Databases = request.app.state.databases
-    return databases
+    return state.of(request).databases
 
 
 async def get_cursors(request: Request) -> CursorCodec:
-    cursors: CursorCodec = request.app.state.cursors
-    return cursors
+    return state.of(request).cursors
 
 
 async def get_tokens(request: Request) -> TokenCodec:
-    tokens: TokenCodec = request.app.state.tokens
-    return tokens
+    return state.of(request).tokens
 
 
 async def get_hasher(request: Request) -> PasswordHasher:
-    hasher: PasswordHasher = request.app.state.hasher
-    return hasher
+    return state.of(request).hasher
 
 
 async def get_login_limits(request: Request) -> LoginLimits:
-    limits: LoginLimits = request.app.state.login_limits
-    return limits
+    return state.of(request).login_limits
 
 
 async def get_signup_limits(request: Request) -> SignupLimits:
-    limits: SignupLimits = request.app.state.signup_limits
-    return limits
+    return state.of(request).signup_limits
 
 
 async def get_client_address(request: Request) -> str:
@@ -75,8 +69,7 @@ ClientAddress = Annotated[str, Depends(get_client_address)]
 
 async def get_password_guard(request: Request, address: ClientAddress) -> PasswordGuard:
     """Where a password check comes from, and the login limits it counts against."""
-    limits: LoginLimits = request.app.state.login_limits
-    return PasswordGuard(limits=limits, address=address)
+    return PasswordGuard(limits=state.of(request).login_limits, address=address)
 
 
 PasswordGuardDep = Annotated[PasswordGuard, Depends(get_password_guard)]
@@ -88,7 +81,7 @@ async def get_db(request: Request) -> AsyncIterator[Connection]:
     Anonymous reads (GET without a bearer token) go to a replica when there is a healthy one;
     everything else to the primary, so whoever writes reads their own writes.
     """
-    databases: Databases = request.app.state.databases
+    databases = state.of(request).databases
     if request.method == "GET" and "authorization" not in request.headers:
         async with databases.reading() as connection:
             yield connection
@@ -102,8 +95,7 @@ DbDep = Annotated[Connection, Depends(get_db, scope="function")]
 
 def token_claims(request: Request, token: str) -> TokenClaims:
     """The claims of a token the app's codec accepts (no query); a 401 otherwise."""
-    tokens: TokenCodec = request.app.state.tokens
-    claims = tokens.decode(token)
+    claims = state.of(request).tokens.decode(token)
     context.user_id.set(claims.user_id)  # for the request's log lines
     return claims
 
@@ -145,8 +137,7 @@ class TokenChecks:
             db: DbDep,
             writer: Annotated[TokenClaims, Depends(current_reader)],
         ) -> None:
-            limits: WriteLimits = request.app.state.write_limits
-            await limits.count(db=db, user_id=writer.user_id)
+            await state.of(request).write_limits.count(db=db, user_id=writer.user_id)
 
         self.current_user = current_user
         """The caller's account: a 401 for a token whose user is gone or whose version moved on."""

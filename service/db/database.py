@@ -9,7 +9,7 @@
   `sql/queries/` on the asyncpg connection underneath, whose statement cache prepares each
   statement once per connection;
 - `Record._mapping` is the raw asyncpg record (no SQLAlchemy result processing); our column types
-  need none, and tests/test_database.py checks the types we get back;
+  need none, and tests/db/test_database.py checks the types we get back;
 - it has no pool-acquire timeout, so we add one;
 - `iterate()` holds its connection until the iterator is exhausted, so we do not offer it.
 

@@ -18,7 +18,7 @@ an identifier, which PostgreSQL cannot bind: it must name one of our tables or i
 the catalog and quoted by format('%I.%I'), and `all` runs the statement once for each of them.
 The references are read, and values numbered as `$n`, by service.db.sql_params, as the named
 queries' are (never inside a string, a quoted identifier, a comment or a `::` cast).
-`:'our_tables'` is always given: the tables of service.tables.metadata, as a text array.
+`:'our_tables'` is always given: the tables of service.db.tables.metadata, as a text array.
 
 Statements end with a `;` that ends a line (a `;` inside a line, or a string, does not split),
 so a dry run can report each one. The comment lines right above a statement name it.

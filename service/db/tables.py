@@ -1,6 +1,6 @@
 """The schema as SQLAlchemy Core metadata.
 
-`sql/migrations/` holds the same schema as plain SQL; tests/test_tables.py proves the two agree.
+`sql/migrations/` holds the same schema as plain SQL; tests/db/test_tables.py proves the two agree.
 """
 
 import sqlalchemy as sa
