@@ -8,9 +8,15 @@ email addresses. What is logged is chosen field by field.
 import json
 import logging
 import sys
+import traceback
+from types import TracebackType
 from typing import Any, Literal
 
+from pydantic_core import ValidationError
+
 from service.observability import context
+
+ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None] | tuple[None, None, None]
 
 # Attributes every LogRecord has; anything else was passed in `extra` and is logged as a field.
 # (uvicorn adds `color_message`, the message with terminal colours: not a field worth keeping.)
@@ -28,7 +34,26 @@ class RequestContext(logging.Filter):
         return True
 
 
+def exception_text(exc_info: ExcInfo) -> str:
+    """The traceback, without the message of any exception in its chain that repeats what a
+    request sent: a validation error's message shows its inputs (an email, a password), so only
+    its kind and count are kept."""
+    summary = traceback.TracebackException(*exc_info)
+    seen: set[int] = set()
+    part: traceback.TracebackException | None = summary
+    while part is not None and id(part) not in seen:
+        seen.add(id(part))
+        if part.exc_type is not None and issubclass(part.exc_type, ValidationError):
+            # Read by format_exception_only; there is no public way to set it.
+            setattr(part, "_str", "(its inputs are not logged)")  # noqa: B010
+        part = part.__cause__ or part.__context__
+    return "".join(summary.format()).rstrip("\n")
+
+
 class JsonFormatter(logging.Formatter):
+    def formatException(self, ei: ExcInfo) -> str:
+        return exception_text(ei)
+
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
             "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z",
@@ -47,6 +72,9 @@ class JsonFormatter(logging.Formatter):
 
 
 class TextFormatter(logging.Formatter):
+    def formatException(self, ei: ExcInfo) -> str:
+        return exception_text(ei)
+
     def format(self, record: logging.LogRecord) -> str:
         fields = " ".join(
             f"{key}={value}"

@@ -5,8 +5,10 @@ import logging
 import logging.config
 
 import pytest
+from fastapi import FastAPI
 from httpx import AsyncClient
 
+from service.models import UserCreate
 from service.observability import context
 from service.observability.logs import JsonFormatter, RequestContext, TextFormatter, dict_config
 from tests.utils import PASSWORD, SignUp
@@ -76,3 +78,23 @@ async def test_no_password_token_or_email_reaches_a_log_line(
     lines = [formatter.format(r) for r in caplog.records]
     for secret in secrets:
         assert [line for line in lines if secret in line] == [], secret
+
+
+async def test_an_unexpected_validation_error_is_logged_without_its_inputs(
+    app: FastAPI, lenient: AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A bug that lets a model reject what a request sent (as an email of 130 `İ` once did):
+    # the 500's logged traceback must not carry the email.
+    email = "İ" * 130 + "@example.com"
+
+    async def broken() -> None:
+        UserCreate.model_validate({"name": "x", "email": email, "password": "x"})
+
+    app.add_api_route("/test-only/broken-model", broken, methods=["GET"])
+    caplog.set_level(logging.ERROR)
+    assert (await lenient.get("/test-only/broken-model")).status_code == 500
+    (record,) = [r for r in caplog.records if r.exc_info]
+    for formatter in (JsonFormatter(), TextFormatter()):
+        line = formatter.format(record)
+        assert "ValidationError: (its inputs are not logged)" in line
+        assert "İİİ" not in line and "\\u0130" not in line
