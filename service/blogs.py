@@ -25,6 +25,8 @@ from service.timestamps import from_micros, to_micros
 from service.tokens import TokenClaims
 from service.users import user_exists
 
+_TOKEN_INVALID = "the token is invalid or has expired"  # noqa: S105 - a message
+
 BlogKey = tuple[int, int]
 """Where a page of blogs continues: (created_at in microseconds since the epoch, id)."""
 
@@ -122,7 +124,7 @@ async def create_blog(*, db: Connection, owner: User, data: BlogCreate) -> Blog:
     )
     if row is None:
         # The owner deleted their account while this request was on its way: so is the token.
-        raise AuthenticationFailed("the token is invalid or has expired")
+        raise AuthenticationFailed(_TOKEN_INVALID)
     return _blog(row)
 
 
@@ -197,7 +199,7 @@ async def feed(
     # An empty feed is rare (no follows, or past the end): only then make sure the token is
     # still good, so a token from before a password change is refused rather than shown nothing.
     if not rows and not await reader_current(db=db, claims=reader):
-        raise AuthenticationFailed("the token is invalid or has expired")
+        raise AuthenticationFailed(_TOKEN_INVALID)
     return _page(rows, limit)
 
 
@@ -261,9 +263,12 @@ async def delete_blog(*, db: Connection, blog_id: int, user_id: int) -> None:
 
 
 async def favorite(*, db: Connection, reader: TokenClaims, blog_id: int) -> Blog:
-    """Make the blog one of the reader's favorites; Conflict when it already is."""
-    row = await db.fetch_row(queries.FAVORITE_ADD, user_id=reader.user_id, blog_id=blog_id)
+    """Make the blog one of the reader's favorites; Conflict when it already is. The statement
+    checks the reader's token version itself: AuthenticationFailed for a stale token."""
+    row = await db.fetch_row(queries.FAVORITE_ADD, blog_id=blog_id, **reader_params(reader))
     assert row is not None
+    if not row["reader_found"]:
+        raise AuthenticationFailed(_TOKEN_INVALID)
     if not row["found"]:
         raise NotFound("blog not found")
     if not row["added"]:
@@ -272,9 +277,12 @@ async def favorite(*, db: Connection, reader: TokenClaims, blog_id: int) -> Blog
 
 
 async def unfavorite(*, db: Connection, reader: TokenClaims, blog_id: int) -> Blog:
-    """Take the blog off the reader's favorites; NotFound when it was not one."""
-    row = await db.fetch_row(queries.FAVORITE_REMOVE, user_id=reader.user_id, blog_id=blog_id)
+    """Take the blog off the reader's favorites; NotFound when it was not one. The statement
+    checks the reader's token version itself: AuthenticationFailed for a stale token."""
+    row = await db.fetch_row(queries.FAVORITE_REMOVE, blog_id=blog_id, **reader_params(reader))
     assert row is not None
+    if not row["reader_found"]:
+        raise AuthenticationFailed(_TOKEN_INVALID)
     if not row["found"]:
         raise NotFound("blog not found")
     if not row["removed"]:
@@ -361,5 +369,5 @@ async def feed_by_offset(
     page = _offset_page(rows, cap)
     # As in `feed`: only an empty feed spends a statement making sure the token is still good.
     if page.count == 0 and not await reader_current(db=db, claims=reader):
-        raise AuthenticationFailed("the token is invalid or has expired")
+        raise AuthenticationFailed(_TOKEN_INVALID)
     return page

@@ -3,8 +3,14 @@ password change, or of a deleted account, is a 401 (never a 200, never a 500), a
 nobody's write quota."""
 
 import pytest
+import sqlalchemy as sa
 from httpx import AsyncClient
 
+from service import blogs
+from service.db.database import Connection
+from service.db.tables import users
+from service.errors import AuthenticationFailed
+from service.tokens import TokenClaims
 from tests.utils import PASSWORD, ScratchDatabase, SignUp, in_process, settings_for, sign_up_with
 
 pytestmark = pytest.mark.anyio
@@ -63,3 +69,27 @@ async def test_a_stale_token_spends_nobody_s_write_quota(
         assert (
             await client.post(f"/blogs/{blog['id']}/comments", json={"body": "c"}, headers=fresh)
         ).status_code == 429
+
+
+async def test_the_favorite_statements_check_the_token_version_themselves(
+    db: Connection, client: AsyncClient, sign_up: SignUp
+) -> None:
+    # Below the routes' own check: a password changed between that check and the statement.
+    author, reader = await sign_up("Ada"), await sign_up("Bea")
+    blog = (
+        await client.post("/blogs", json={"title": "t", "body": "b"}, headers=author.headers)
+    ).json()
+    stale = TokenClaims(user_id=reader.id, version=0)
+    await db.fetch_one(
+        sa.update(users)
+        .where(users.c.id == reader.id)
+        .values(token_version=1)
+        .returning(users.c.id)
+    )
+    for write in (blogs.favorite, blogs.unfavorite):
+        with pytest.raises(AuthenticationFailed):
+            await write(db=db, reader=stale, blog_id=blog["id"])
+    gone = TokenClaims(user_id=2**62, version=0)
+    with pytest.raises(AuthenticationFailed):
+        await blogs.favorite(db=db, reader=gone, blog_id=blog["id"])
+    assert (await blogs.get_blog(db=db, blog_id=blog["id"])).favorites_count == 0

@@ -77,8 +77,8 @@ SAMPLES: dict[str, dict[str, Any]] = {
     },
     "articles_page_by_tag": {"tag": "tag3", "walk": 10_001, "offset": 0, "limit": 20, **READER},
     "articles_feed": {"walk": 1_001, "offset": 0, "limit": 20, **READER},
-    "favorite_add": {"user_id": 7, "blog_id": 1234},
-    "favorite_remove": {"user_id": 7, "blog_id": 1234},
+    "favorite_add": {"blog_id": 1234, **READER},
+    "favorite_remove": {"blog_id": 1234, **READER},
     "tags_top": {"limit": 20},
     "blogs_search": {
         "config": "simple",
