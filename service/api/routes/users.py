@@ -77,11 +77,12 @@ async def read_me(user: CurrentUser) -> User:
 @router.patch(
     "/me",
     response_model=User,
-    responses=responses(400, 401, 403, 409, 413),
+    responses=responses(400, 401, 403, 409, 413, 429),
     summary="Change the current user's name, email, password, username, bio or image",
     description=(
         "Send only what changes; `null` clears `bio` or `image`. Changing the email or password "
-        "needs `current_password` (422 without it, 403 when it is wrong). 409 when another user "
+        "needs `current_password` (422 without it, 403 when it is wrong; each check counts "
+        "against the login limits of POST /auth/token, 429 past them). 409 when another user "
         "has the email or username in any letter case. A new password ends every token made "
         "before it, this one included: log in again."
     ),
@@ -96,9 +97,12 @@ async def update_me(
     "/me",
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
-    responses=responses(400, 401, 403, 409, 413),
+    responses=responses(400, 401, 403, 409, 413, 429),
     summary="Delete the current user and all their blogs",
-    description="Needs `current_password` in the body (422 without it, 403 when it is wrong).",
+    description=(
+        "Needs `current_password` in the body (422 without it, 403 when it is wrong; each check "
+        "counts against the login limits of POST /auth/token, 429 past them)."
+    ),
 )
 async def delete_me(
     db: DbDep, hasher: HasherDep, guard: PasswordGuardDep, user: CurrentUser, data: UserDelete

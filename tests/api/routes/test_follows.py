@@ -280,11 +280,14 @@ async def test_each_request_is_one_statement(
         assert seen == [queries.USERS_PAGE.sql]
         seen = await _statements(raw, client, "GET", f"/users/{bea.id}", headers=headers)
         assert seen == [queries.USER_PROFILE.sql]
-    # A follow is a write: counted against the writer's limit, then made, with nothing between.
+    # A follow is a write: the token checked (so a stale one spends no quota), counted against
+    # the writer's limit, then made, with nothing between.
     seen = await _statements(raw, client, "POST", f"/users/{bea.id}/follow", headers=ada.headers)
-    assert seen == [queries.RATE_LIMIT_HIT.sql, queries.FOLLOW.sql]
+    assert seen[1:] == [queries.RATE_LIMIT_HIT.sql, queries.FOLLOW.sql]
+    assert "FROM users" in seen[0] and "token_version" in seen[0]
     seen = await _statements(raw, client, "DELETE", f"/users/{bea.id}/follow", headers=ada.headers)
-    assert seen == [queries.RATE_LIMIT_HIT.sql, queries.UNFOLLOW.sql]
+    assert seen[1:] == [queries.RATE_LIMIT_HIT.sql, queries.UNFOLLOW.sql]
+    assert "FROM users" in seen[0] and "token_version" in seen[0]
 
 
 # --- by username, for the RealWorld API ----------------------------------------------------------

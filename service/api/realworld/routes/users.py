@@ -104,13 +104,14 @@ async def current_user(user: CurrentUser, token: SignedInToken) -> UserResponse:
 @router.put(
     "/user",
     response_model=UserResponse,
-    responses=errors(400, 401, 403, 413),
+    responses=errors(400, 401, 403, 413, 429),
     summary="Update the current user",
     description=(
         "Send only what changes: `email`, `password`, `username`, `bio`, `image` (`null` or "
         '`""` clears the last two). The email as it already is changes nothing and needs '
         "nothing; a new email or password needs `current_password` too (422 without it, 403 "
-        "when wrong), as on PATCH /users/me. A new password ends every older token: the answer "
+        "when wrong, 429 past the login limits it counts against), as on PATCH /users/me. A new "
+        "password ends every older token: the answer "
         "carries a new one."
     ),
 )
