@@ -222,6 +222,7 @@ class Connection:
                 except integrity.CONFLICTS:
                     if attempt == integrity.RETRIES or self._connection._transaction_stack:
                         raise integrity.lost_conflict() from None
+                    await integrity.pause_before_retry(attempt)
         except UNAVAILABLE_ERRORS as exc:
             raise await self._unavailable(exc) from exc
         except asyncpg.exceptions.ForeignKeyViolationError as exc:
@@ -286,6 +287,7 @@ class Connection:
                 if attempt == integrity.RETRIES or self._connection._transaction_stack:
                     metrics.statement_errors.labels(query.name, "conflict").inc()
                     raise integrity.lost_conflict() from None
+                await integrity.pause_before_retry(attempt)
         raise AssertionError("unreachable")
 
     async def _run(self, query: Query, args: list[Any], limit: int) -> list[Row]:
