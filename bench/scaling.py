@@ -2,10 +2,10 @@
 worker processes, and on one worker through PgBouncer in transaction mode (DB_POOLER=pgbouncer),
 side by side in one run (docs/scaling.md quotes it).
 
-PgBouncer is started the way the tests start it (tests/utils.py), in front of the benchmark's
-database, with a pool of 10 server connections (ours's own pool size). Extra arguments go to the
-harness (`--rounds 2 --seconds 8`, ...). Replicas are measured by the tests, not here: a
-replica of the benchmark's server would copy all its databases.
+PgBouncer is started the way the tests start it (tests/support/pgbouncer.py), in front of the
+benchmark's database, with a pool of 10 server connections (ours's own pool size). Extra
+arguments go to the harness (`--rounds 2 --seconds 8`, ...). Replicas are measured by the tests,
+not here: a replica of the benchmark's server would copy all its databases.
 """
 
 import os
@@ -15,7 +15,7 @@ from pathlib import Path
 sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 from bench import main as harness  # noqa: E402
-from tests.utils import pgbouncer  # noqa: E402
+from tests.support.pgbouncer import pgbouncer  # noqa: E402
 
 
 def main() -> int:

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.utils import free_port
+from tests.support.system import free_port
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 DATABASE = "app"

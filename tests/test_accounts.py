@@ -15,15 +15,10 @@ from service import passwords
 from service.db.database import Connection
 from service.passwords import ARGON2_MEMORY_KIB
 from service.settings import Settings
-from tests.utils import (
-    PASSWORD,
-    ScratchDatabase,
-    SignUp,
-    connect,
-    in_process,
-    settings_for,
-    sign_up_with,
-)
+from service.testing.accounts import PASSWORD, SignUp, sign_up_with
+from service.testing.app import settings_for
+from service.testing.databases import ScratchDatabase, connect
+from tests.support.servers import in_process
 
 pytestmark = pytest.mark.anyio
 

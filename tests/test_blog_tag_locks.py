@@ -5,7 +5,10 @@ import asyncio
 
 import pytest
 
-from tests.utils import ScratchDatabase, connect, eventually, in_process, sign_up_with
+from service.testing.accounts import sign_up_with
+from service.testing.databases import ScratchDatabase, connect
+from tests.support.servers import in_process
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.anyio
 

@@ -16,7 +16,10 @@ from service import blogs
 from service.blogs import SEARCH_INDEX_MAX_ROWS, SEARCH_WINDOW
 from service.db import queries
 from service.models import MAX_ID
-from tests.utils import SignUp, plan_nodes, rolled_back, seeded_database, walk_pages
+from service.testing.accounts import SignUp
+from service.testing.databases import rolled_back, seeded_database
+from service.testing.plans import plan_nodes
+from tests.support.api import walk_pages
 
 pytestmark = pytest.mark.anyio
 

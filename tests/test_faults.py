@@ -27,18 +27,12 @@ import httpx
 import pytest
 
 from service.db import embedded
-from tests.utils import (
-    APP_NAME,
-    ScratchDatabase,
-    connect,
-    create_database,
-    eventually,
-    fetchval,
-    in_process,
-    serving,
-    sign_up_with,
-    write_blog,
-)
+from service.testing.accounts import sign_up_with
+from service.testing.databases import ScratchDatabase, connect, create_database, fetchval
+from tests.support.api import write_blog
+from tests.support.project import APP_NAME
+from tests.support.servers import in_process, serving
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.anyio
 

@@ -38,15 +38,10 @@ from schemathesis.python import asgi
 
 from service.api.app import create_app
 from service.db.database import Database
+from service.testing.accounts import PASSWORD
+from service.testing.app import settings_for
+from service.testing.databases import connect, create_database, drop_database, scratch_name
 from service.tokens import TokenCodec
-from tests.utils import (
-    PASSWORD,
-    connect,
-    create_database,
-    drop_database,
-    scratch_name,
-    settings_for,
-)
 
 # Nothing stored in the checkout: `.hypothesis/` and `.schemathesis/` go to a temporary
 # directory, removed when the run ends.

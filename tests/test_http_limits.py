@@ -31,7 +31,7 @@ import httpx
 import pytest
 
 from service.db.urls import asyncpg_dsn
-from tests.utils import serving
+from tests.support.servers import serving
 
 pytestmark = pytest.mark.anyio
 

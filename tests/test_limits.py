@@ -9,16 +9,12 @@ from service import limits
 from service.db.database import Connection, Database
 from service.errors import TooManyAttempts
 from service.limits import KnownOverLimit, Limit
-from tests.utils import (
-    ScratchDatabase,
-    connect,
-    eventually,
-    fetchval,
-    in_process,
-    settings_for,
-    sign_up_with,
-    write_blog,
-)
+from service.testing.accounts import sign_up_with
+from service.testing.app import settings_for
+from service.testing.databases import ScratchDatabase, connect, fetchval
+from tests.support.api import write_blog
+from tests.support.servers import in_process
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.anyio
 

@@ -27,7 +27,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.utils import PROJECT_ROOT, eventually, free_port, seeded_database, stop
+from service.testing.databases import seeded_database
+from tests.support.project import PROJECT_ROOT
+from tests.support.servers import stop
+from tests.support.system import free_port
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.anyio
 

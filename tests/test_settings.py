@@ -7,7 +7,7 @@ import pytest
 from pydantic import ValidationError
 
 from service.settings import Settings, is_loopback
-from tests.utils import PROJECT_ROOT
+from tests.support.project import PROJECT_ROOT
 
 
 @pytest.fixture(autouse=True)

@@ -23,9 +23,14 @@ class AppFactory(Protocol):
 
 
 def settings_for(database_url: str, **overrides: Any) -> Settings:
-    """Settings on `database_url` with a fixed token secret, ignoring any `.env` file."""
+    """Settings on `database_url` with a fixed token secret, ignoring any `.env` file. The
+    response cache is off unless asked for: inside a rolled-back transaction nothing commits,
+    so nothing would ever invalidate it."""
     return Settings(
-        database_url=database_url, token_secret=TOKEN_SECRET, _env_file=None, **overrides
+        database_url=database_url,
+        token_secret=TOKEN_SECRET,
+        _env_file=None,
+        **{"read_cache": False, **overrides},
     )
 
 

@@ -6,7 +6,7 @@ import logging
 import pytest
 from httpx import AsyncClient
 
-from tests.utils import PASSWORD, SignUp
+from service.testing.accounts import PASSWORD, SignUp
 
 pytestmark = pytest.mark.anyio
 

@@ -11,7 +11,8 @@ from fastapi import FastAPI
 from httpx import AsyncClient
 
 from service.errors import DatabaseUnavailable
-from tests.utils import PASSWORD, SignUp, write_blog
+from service.testing.accounts import PASSWORD, SignUp
+from tests.support.api import write_blog
 
 pytestmark = pytest.mark.anyio
 

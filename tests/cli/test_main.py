@@ -7,7 +7,8 @@ import pytest
 
 from service.cli.main import main
 from service.db.migrations import load_migrations
-from tests.utils import PROJECT_ROOT, ScratchDatabase
+from service.testing.databases import ScratchDatabase
+from tests.support.project import PROJECT_ROOT
 
 pytestmark = pytest.mark.anyio
 

@@ -7,7 +7,7 @@ from service.cli import main as cli
 from service.cli import seed as seed_module
 from service.cli.seed import MAX_COMMENTS, MAX_FOLLOWS, SEED_PASSWORD, TAG_NAMES, Plan, seed
 from service.passwords import PasswordHasher
-from tests.utils import ScratchDatabase, fetch
+from service.testing.databases import ScratchDatabase, fetch
 
 pytestmark = pytest.mark.anyio
 

@@ -13,7 +13,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.utils import ScratchDatabase, Server, eventually, serving, sign_up_with
+from service.testing.accounts import sign_up_with
+from service.testing.databases import ScratchDatabase
+from tests.support.servers import Server, serving
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.anyio
 

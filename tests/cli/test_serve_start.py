@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from service.settings import SECRET_RECIPE, Settings
-from tests.utils import PROJECT_ROOT, ScratchDatabase, serving
+from service.testing.databases import ScratchDatabase
+from tests.support.project import PROJECT_ROOT
+from tests.support.servers import serving
 
 pytestmark = pytest.mark.anyio
 

@@ -16,7 +16,8 @@ from service.cli.main import main
 from service.db import maintenance
 from service.db.queries import load_all
 from service.db.tables import metadata
-from tests.utils import OUR_INDEXES, PROJECT_ROOT, ScratchDatabase, connect
+from service.testing.databases import ScratchDatabase, connect
+from tests.support.project import OUR_INDEXES, PROJECT_ROOT
 
 pytestmark = pytest.mark.anyio
 

@@ -9,14 +9,10 @@ import asyncpg
 import pytest
 
 from service.db import maintenance
-from tests.utils import (
-    PASSWORD,
-    ScratchDatabase,
-    connect,
-    in_process,
-    settings_for,
-    sign_up_with,
-)
+from service.testing.accounts import PASSWORD, sign_up_with
+from service.testing.app import settings_for
+from service.testing.databases import ScratchDatabase, connect
+from tests.support.servers import in_process
 
 pytestmark = pytest.mark.anyio
 

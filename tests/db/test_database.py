@@ -15,7 +15,8 @@ from service.db.queries import parse
 from service.db.tables import users
 from service.db.urls import primary_dsn
 from service.errors import DatabaseUnavailable
-from tests.utils import connect, settings_for
+from service.testing.app import settings_for
+from service.testing.databases import connect
 
 pytestmark = pytest.mark.anyio
 

@@ -14,9 +14,12 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from service.db import migrations
+from service.testing.accounts import sign_up_with
+from service.testing.databases import fetchval
 from tests.failover_traffic import Traffic
 from tests.ha_cluster import AutoFailoverCluster, auto_failover_cluster
-from tests.utils import PROJECT_ROOT, fetchval, serving, sign_up_with
+from tests.support.project import PROJECT_ROOT
+from tests.support.servers import serving
 
 pytestmark = pytest.mark.anyio
 

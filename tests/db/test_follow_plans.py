@@ -11,7 +11,8 @@ import pytest
 
 from service.db import queries
 from service.models import MAX_FOLLOWS
-from tests.utils import plan_problems, prepared_plan, rolled_back, seeded_database
+from service.testing.databases import rolled_back, seeded_database
+from service.testing.plans import plan_problems, prepared_plan
 
 pytestmark = pytest.mark.anyio
 

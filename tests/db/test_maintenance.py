@@ -13,7 +13,9 @@ from service.db import maintenance, queries
 from service.db.maintenance import MaintenanceError, Result
 from service.db.tables import metadata
 from service.models import Email, Name, Title
-from tests.utils import OUR_INDEXES, ScratchDatabase, connect, eventually
+from service.testing.databases import ScratchDatabase, connect
+from tests.support.project import OUR_INDEXES
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.anyio
 

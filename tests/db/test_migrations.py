@@ -7,7 +7,7 @@ import pytest
 
 from service.db import migrations
 from service.db.migrations import MIGRATIONS_DIR, MigrationError, load_migrations
-from tests.utils import ScratchDatabase, connect, fetch
+from service.testing.databases import ScratchDatabase, connect, fetch
 
 pytestmark = pytest.mark.anyio
 

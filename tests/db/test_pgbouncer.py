@@ -11,17 +11,12 @@ import sqlalchemy as sa
 
 from service.db.database import PoolerRefused
 from service.errors import DatabaseUnavailable
-from tests.utils import (
-    PASSWORD,
-    Bouncer,
-    ScratchDatabase,
-    connect,
-    in_process,
-    pgbouncer,
-    settings_for,
-    sign_up_with,
-    walk_pages,
-)
+from service.testing.accounts import PASSWORD, sign_up_with
+from service.testing.app import settings_for
+from service.testing.databases import ScratchDatabase, connect
+from tests.support.api import walk_pages
+from tests.support.pgbouncer import Bouncer, pgbouncer
+from tests.support.servers import in_process
 
 pytestmark = pytest.mark.anyio
 

@@ -9,7 +9,7 @@ import pytest
 
 from service.db import migrations
 from service.db.migrations import MIGRATIONS_DIR
-from tests.utils import ScratchDatabase, connect
+from service.testing.databases import ScratchDatabase, connect
 
 pytestmark = pytest.mark.anyio
 

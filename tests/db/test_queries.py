@@ -21,7 +21,8 @@ from service.blogs import SEARCH_INDEX_MAX_ROWS, SEARCH_WINDOW
 from service.db import queries
 from service.db.queries import PARTS, Query, QueryFileError, load_all, parse
 from service.models import MAX_ID
-from tests.utils import plan_nodes, plan_problems, prepared_plan, rolled_back, seeded_database
+from service.testing.databases import rolled_back, seeded_database
+from service.testing.plans import plan_nodes, plan_problems, prepared_plan
 
 pytestmark = pytest.mark.anyio
 

@@ -17,15 +17,12 @@ from httpx import AsyncClient
 from service.db import migrations
 from service.db.replicas import Databases, NotAReplica, estimate_lag, wal_position
 from service.settings import Settings
-from tests.utils import (
-    Cluster,
-    connect,
-    eventually,
-    in_process,
-    settings_for,
-    sign_up_with,
-    streaming_replica,
-)
+from service.testing.accounts import sign_up_with
+from service.testing.app import settings_for
+from service.testing.databases import connect
+from tests.support.replicas import Cluster, streaming_replica
+from tests.support.servers import in_process
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.anyio
 

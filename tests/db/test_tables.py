@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from service.db.tables import metadata
-from tests.utils import ScratchDatabase
+from service.testing.databases import ScratchDatabase
 
 pytestmark = pytest.mark.anyio
 

@@ -11,7 +11,7 @@ from httpx import AsyncClient
 from service.models import UserCreate
 from service.observability import context
 from service.observability.logs import JsonFormatter, RequestContext, TextFormatter, dict_config
-from tests.utils import PASSWORD, SignUp
+from service.testing.accounts import PASSWORD, SignUp
 
 pytestmark = pytest.mark.anyio
 

@@ -8,7 +8,9 @@ import pytest
 from fastapi import FastAPI
 from httpx import AsyncClient
 
-from tests.utils import ScratchDatabase, in_process, serving, settings_for
+from service.testing.app import settings_for
+from service.testing.databases import ScratchDatabase
+from tests.support.servers import in_process, serving
 
 pytestmark = pytest.mark.anyio
 

@@ -10,7 +10,8 @@ from opentelemetry.trace import SpanKind
 
 from service.api.app import create_app
 from service.db.database import Database
-from tests.utils import settings_for, sign_up_with
+from service.testing.accounts import sign_up_with
+from service.testing.app import settings_for
 
 pytestmark = pytest.mark.anyio
 

@@ -4,7 +4,9 @@ from collections.abc import AsyncIterator
 import pytest
 from httpx import AsyncClient
 
-from tests.utils import PASSWORD, ScratchDatabase, SignUp, serving
+from service.testing.accounts import PASSWORD, SignUp
+from service.testing.databases import ScratchDatabase
+from tests.support.servers import serving
 
 pytestmark = pytest.mark.anyio
 

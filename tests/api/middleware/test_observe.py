@@ -6,7 +6,7 @@ import pytest
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 
-from tests.utils import PASSWORD, SignUp
+from service.testing.accounts import PASSWORD, SignUp
 
 pytestmark = pytest.mark.anyio
 

@@ -24,16 +24,12 @@ from service.api.app import create_app
 from service.api.middleware.cache_store import ResponseStore
 from service.db.database import Database
 from service.db.invalidations import InvalidationListener
-from tests.utils import (
-    PROJECT_ROOT,
-    Account,
-    ScratchDatabase,
-    connect,
-    eventually,
-    settings_for,
-    sign_up_with,
-    write_blog,
-)
+from service.testing.accounts import Account, sign_up_with
+from service.testing.app import settings_for
+from service.testing.databases import ScratchDatabase, connect
+from tests.support.api import write_blog
+from tests.support.project import PROJECT_ROOT
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.anyio
 

@@ -7,8 +7,12 @@ from collections.abc import Iterator
 import pytest
 
 from service.db import migrations
+from service.testing.accounts import sign_up_with
+from service.testing.databases import connect
 from tests.api.middleware.test_read_cache import cached_app
-from tests.utils import Cluster, connect, eventually, sign_up_with, streaming_replica, write_blog
+from tests.support.api import write_blog
+from tests.support.replicas import Cluster, streaming_replica
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.anyio
 

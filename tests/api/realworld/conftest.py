@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from httpx import AsyncClient
 
-from tests.utils import PASSWORD
+from service.testing.accounts import PASSWORD
 
 # What the spec's clients accept as a timestamp: ISO 8601 with fractional seconds and a zone.
 TIMESTAMP = re.compile(

@@ -4,8 +4,8 @@ import pytest
 from httpx import AsyncClient
 
 from service import blogs
+from service.testing.accounts import PASSWORD
 from tests.api.realworld.conftest import TIMESTAMP, Register, Write, assert_errors
-from tests.utils import PASSWORD
 
 pytestmark = pytest.mark.anyio
 

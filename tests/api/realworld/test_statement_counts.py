@@ -8,8 +8,8 @@ import asyncpg
 import pytest
 from httpx import AsyncClient
 
+from service.testing.statements import statements_run
 from tests.api.realworld.conftest import Register, Write
-from tests.utils import statements_run
 
 pytestmark = pytest.mark.anyio
 

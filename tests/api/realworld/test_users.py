@@ -3,8 +3,8 @@
 import pytest
 from httpx import AsyncClient
 
+from service.testing.accounts import PASSWORD
 from tests.api.realworld.conftest import Register, assert_errors
-from tests.utils import PASSWORD
 
 pytestmark = pytest.mark.anyio
 

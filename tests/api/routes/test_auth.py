@@ -11,8 +11,9 @@ from service.db.database import Connection
 from service.keys import derive_key
 from service.models import MAX_ID
 from service.passwords import PasswordHasher
+from service.testing.accounts import PASSWORD, SignUp
+from service.testing.app import TOKEN_SECRET
 from service.tokens import ALGORITHM
-from tests.utils import PASSWORD, TOKEN_SECRET, SignUp
 
 pytestmark = pytest.mark.anyio
 

@@ -5,15 +5,10 @@ from fastapi import FastAPI
 from httpx import AsyncClient
 
 from service.db.database import Connection
-from tests.utils import (
-    Account,
-    ScratchDatabase,
-    SignUp,
-    in_process,
-    sign_up_with,
-    walk_pages,
-    write_blog,
-)
+from service.testing.accounts import Account, SignUp, sign_up_with
+from service.testing.databases import ScratchDatabase
+from tests.support.api import walk_pages, write_blog
+from tests.support.servers import in_process
 
 pytestmark = pytest.mark.anyio
 

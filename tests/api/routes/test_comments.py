@@ -17,18 +17,13 @@ from httpx import AsyncClient, Response
 
 from service.db import queries
 from service.db.queries import Query, parse
-from tests.utils import (
-    APP_NAME,
-    Account,
-    ScratchDatabase,
-    SignUp,
-    connect,
-    eventually,
-    in_process,
-    plan_nodes,
-    sign_up_with,
-    walk_pages,
-)
+from service.testing.accounts import Account, SignUp, sign_up_with
+from service.testing.databases import ScratchDatabase, connect
+from service.testing.plans import plan_nodes
+from tests.support.api import walk_pages
+from tests.support.project import APP_NAME
+from tests.support.servers import in_process
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.anyio
 

@@ -4,7 +4,7 @@
 import pytest
 from httpx import AsyncClient
 
-from tests.utils import PASSWORD, SignUp
+from service.testing.accounts import PASSWORD, SignUp
 
 pytestmark = pytest.mark.anyio
 

@@ -4,7 +4,8 @@ import asyncpg
 import pytest
 from httpx import AsyncClient
 
-from tests.utils import SignUp, write_blog
+from service.testing.accounts import SignUp
+from tests.support.api import write_blog
 
 pytestmark = pytest.mark.anyio
 

@@ -12,18 +12,11 @@ from service.db import queries
 from service.db.database import Connection
 from service.errors import NotFound
 from service.models import MAX_FOLLOWS
+from service.testing.accounts import PASSWORD, Account, SignUp, sign_up_with
+from service.testing.databases import ScratchDatabase, connect, fetchval
+from service.testing.statements import statements_run
 from service.tokens import TokenClaims
-from tests.utils import (
-    PASSWORD,
-    Account,
-    ScratchDatabase,
-    SignUp,
-    connect,
-    fetchval,
-    in_process,
-    sign_up_with,
-    statements_run,
-)
+from tests.support.servers import in_process
 
 pytestmark = pytest.mark.anyio
 

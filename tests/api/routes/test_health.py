@@ -5,7 +5,8 @@ from httpx import AsyncClient
 from service.api.app import create_app
 from service.db.database import Database
 from service.errors import DatabaseUnavailable
-from tests.utils import fetchval, settings_for
+from service.testing.app import settings_for
+from service.testing.databases import fetchval
 
 pytestmark = pytest.mark.anyio
 

@@ -6,7 +6,8 @@ import asyncpg
 import pytest
 from httpx import AsyncClient
 
-from tests.utils import SignUp, statements_run
+from service.testing.accounts import SignUp
+from service.testing.statements import statements_run
 
 pytestmark = pytest.mark.anyio
 

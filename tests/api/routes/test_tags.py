@@ -5,7 +5,8 @@ import asyncpg
 import pytest
 from httpx import AsyncClient
 
-from tests.utils import SignUp, walk_pages
+from service.testing.accounts import SignUp
+from tests.support.api import walk_pages
 
 pytestmark = pytest.mark.anyio
 

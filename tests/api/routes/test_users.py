@@ -11,15 +11,11 @@ from service.db.database import Connection
 from service.errors import Conflict
 from service.models import UserCreate
 from service.passwords import PasswordHasher
-from tests.utils import (
-    PASSWORD,
-    ScratchDatabase,
-    SignUp,
-    fetchval,
-    in_process,
-    settings_for,
-    walk_pages,
-)
+from service.testing.accounts import PASSWORD, SignUp
+from service.testing.app import settings_for
+from service.testing.databases import ScratchDatabase, fetchval
+from tests.support.api import walk_pages
+from tests.support.servers import in_process
 
 pytestmark = pytest.mark.anyio
 
