@@ -13,7 +13,6 @@ from service.db.database import Database
 from service.settings import Settings
 
 TOKEN_SECRET = "test-secret-" + "x" * 32
-DEFAULT_APP = "service.api.app:create_app"
 
 
 class AppFactory(Protocol):

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
     from httpx import AsyncClient
 
-    from service.db.database import Connection
+    from service.db.database import Connection, Database
     from service.settings import Settings
     from service.testing.accounts import Account, SignUp
     from service.testing.app import AppFactory
@@ -138,14 +138,20 @@ def app_settings(database_url: str) -> Settings:
 
 
 @pytest.fixture
-async def app(
-    database_url: str, app_settings: Settings, app_factory: AppFactory
-) -> AsyncIterator[FastAPI]:
-    """The app, started, on one connection inside the test's transaction."""
+def app_database(database_url: str) -> Database:
+    """The app's database: one connection, inside a transaction that the app's lifespan opens
+    and rolls back when it ends."""
     from service.db.database import Database
 
-    database = Database(database_url, min_size=1, max_size=1, force_rollback=True)
-    app = app_factory(app_settings, database=database)
+    return Database(database_url, min_size=1, max_size=1, force_rollback=True)
+
+
+@pytest.fixture
+async def app(
+    app_database: Database, app_settings: Settings, app_factory: AppFactory
+) -> AsyncIterator[FastAPI]:
+    """The app, started, on one connection inside the test's transaction."""
+    app = app_factory(app_settings, database=app_database)
     async with app.router.lifespan_context(app):
         yield app
 
@@ -165,10 +171,10 @@ async def lenient(app: FastAPI) -> AsyncIterator[AsyncClient]:
 
 
 @pytest.fixture
-async def db(app: FastAPI) -> AsyncIterator[Connection]:
-    """The app's connection, inside the test's transaction: what a test writes here, the app
-    sees, and both vanish at the end."""
-    async with app.state.databases.primary.connection() as connection:
+async def db(app: FastAPI, app_database: Database) -> AsyncIterator[Connection]:
+    """The app's connection, inside the test's transaction (once the app has started): what a
+    test writes here, the app sees, and both vanish at the end."""
+    async with app_database.connection() as connection:
         yield connection
 
 
