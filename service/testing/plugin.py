@@ -69,13 +69,14 @@ def _client(app: FastAPI, *, raise_app_exceptions: bool = True) -> AsyncClient:
 @pytest.fixture(scope="session")
 def server_url() -> Iterator[str]:
     """A PostgreSQL URL we may also use to create and drop scratch databases."""
+    from service.db import embedded
     from service.db.urls import asyncpg_dsn
 
     if given := os.environ.get("TEST_DATABASE_URL"):
         yield asyncpg_dsn(given)
         return
     try:
-        import pgserver
+        pgserver = embedded.import_pgserver()
     except ModuleNotFoundError:
         pytest.fail(
             "set TEST_DATABASE_URL, or install the `embedded` extra (blog-api[embedded]) "
