@@ -1,6 +1,6 @@
 """`python bench/failover.py [--failovers N]`: the service through N losses of its primary
-(default 3), on a pg_auto_failover cluster of its own (tests/ha_cluster.py: a monitor and two
-nodes, synchronous replication, health checks tuned to about a second).
+(default 3), on a pg_auto_failover cluster of its own (tests/support/ha_cluster.py: a monitor
+and two nodes, synchronous replication, health checks tuned to about a second).
 
 The service runs as `python -m service serve` (one worker) on the cluster's multi-host URL, with
 anonymous reads on whichever node is a standby (`target_session_attrs=prefer-standby`). Three
@@ -23,9 +23,15 @@ from pathlib import Path
 sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 from service.db import migrations  # noqa: E402
-from tests.failover_traffic import Traffic  # noqa: E402
-from tests.ha_cluster import HEALTH_CHECKS, KEEPER_TIMEOUTS, auto_failover_cluster  # noqa: E402
-from tests.utils import fetchval, serving, sign_up_with  # noqa: E402
+from service.testing.accounts import sign_up_with  # noqa: E402
+from service.testing.databases import fetchval  # noqa: E402
+from tests.support.failover_traffic import Traffic  # noqa: E402
+from tests.support.ha_cluster import (  # noqa: E402
+    HEALTH_CHECKS,
+    KEEPER_TIMEOUTS,
+    auto_failover_cluster,
+)
+from tests.support.servers import serving  # noqa: E402
 
 TARGET_SECONDS = 10
 

@@ -1,7 +1,7 @@
-"""The loss of the primary, on a real pg_auto_failover cluster (tests/ha_cluster.py), through the
-service served as a real process on the cluster's multi-host URL: no acknowledged write is lost,
-no request fails with a 500, no anonymous read fails (they are served by the standby), and
-writes go on on the new primary."""
+"""The loss of the primary, on a real pg_auto_failover cluster (tests/support/ha_cluster.py),
+through the service served as a real process on the cluster's multi-host URL: no acknowledged
+write is lost, no request fails with a 500, no anonymous read fails (they are served by the
+standby), and writes go on on the new primary."""
 
 import asyncio
 import os
@@ -16,8 +16,8 @@ import pytest
 from service.db import migrations
 from service.testing.accounts import sign_up_with
 from service.testing.databases import fetchval
-from tests.failover_traffic import Traffic
-from tests.ha_cluster import AutoFailoverCluster, auto_failover_cluster
+from tests.support.failover_traffic import Traffic
+from tests.support.ha_cluster import AutoFailoverCluster, auto_failover_cluster
 from tests.support.project import PROJECT_ROOT
 from tests.support.servers import serving
 
