@@ -12,7 +12,7 @@ Halfway through, every worker's listening connection is ended (pg_terminate_back
 changes around it count like the others.
 
 `--replica` runs it on a small database of its own with a streaming replica built for the run
-(tests.utils.streaming_replica), the anonymous reads going to the replica.
+(tests.support.replicas.streaming_replica), the anonymous reads going to the replica.
 """
 
 import argparse
@@ -237,7 +237,7 @@ def on_primary(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def on_replica(args: argparse.Namespace) -> dict[str, Any]:
-    from tests.utils import streaming_replica
+    from tests.support.replicas import streaming_replica
 
     with streaming_replica() as cluster:
         url = cluster.primary_url
