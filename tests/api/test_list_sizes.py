@@ -5,7 +5,7 @@ import pytest
 from httpx import AsyncClient
 
 from service.models import BODY_EXCERPT, MAX_PAGE_SIZE
-from tests.utils import SignUp
+from service.testing.accounts import SignUp
 
 pytestmark = pytest.mark.anyio
 

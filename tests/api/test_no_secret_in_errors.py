@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from httpx import AsyncClient
 
 from service.api.validation import MAX_ERRORS, NOT_AN_OBJECT
-from tests.utils import SignUp
+from service.testing.accounts import SignUp
 
 pytestmark = pytest.mark.anyio
 

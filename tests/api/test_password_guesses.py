@@ -8,7 +8,7 @@ import httpx
 import pytest
 from httpx import AsyncClient
 
-from tests.utils import PASSWORD, Account, SignUp
+from service.testing.accounts import PASSWORD, Account, SignUp
 
 pytestmark = pytest.mark.anyio
 

@@ -6,7 +6,7 @@ from httpx import AsyncClient
 
 from service.api.routes.auth import FORM_EXPECTED
 from service.models import PATTERN_RULES
-from tests.utils import PASSWORD, SignUp
+from service.testing.accounts import PASSWORD, SignUp
 
 pytestmark = pytest.mark.anyio
 

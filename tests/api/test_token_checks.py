@@ -10,8 +10,11 @@ from service import blogs
 from service.db.database import Connection
 from service.db.tables import users
 from service.errors import AuthenticationFailed
+from service.testing.accounts import PASSWORD, SignUp, sign_up_with
+from service.testing.app import settings_for
+from service.testing.databases import ScratchDatabase
 from service.tokens import TokenClaims
-from tests.utils import PASSWORD, ScratchDatabase, SignUp, in_process, settings_for, sign_up_with
+from tests.support.servers import in_process
 
 pytestmark = pytest.mark.anyio
 

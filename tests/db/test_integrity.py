@@ -9,7 +9,8 @@ import sqlalchemy as sa
 from service.db.database import Connection, Database
 from service.db.tables import blogs, favorites, follows, users
 from service.errors import AuthenticationFailed, DatabaseUnavailable, NotFound
-from tests.utils import ScratchDatabase, SignUp, connect
+from service.testing.accounts import SignUp
+from service.testing.databases import ScratchDatabase, connect
 
 pytestmark = pytest.mark.anyio
 

@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from service.api.app import create_app
 from service.api.middleware.early_refusals import EarlyRefusals, Refusal, on_routes
-from tests.utils import settings_for
+from service.testing.app import settings_for
 
 REFUSAL = Refusal(known_over=lambda address: 0.0, message="too many")
 

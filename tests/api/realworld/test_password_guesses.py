@@ -4,8 +4,8 @@
 import pytest
 from httpx import AsyncClient
 
+from service.testing.accounts import PASSWORD
 from tests.api.realworld.conftest import Register
-from tests.utils import PASSWORD
 
 pytestmark = pytest.mark.anyio
 

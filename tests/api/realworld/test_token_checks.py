@@ -4,8 +4,8 @@ shared checks: tests/api/test_token_checks.py)."""
 import pytest
 from httpx import AsyncClient
 
+from service.testing.accounts import PASSWORD
 from tests.api.realworld.conftest import Register, Write
-from tests.utils import PASSWORD
 
 pytestmark = pytest.mark.anyio
 
