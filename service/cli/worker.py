@@ -4,8 +4,10 @@ names, in a worker that ends with the process that started it.
 With `--workers N` the server's supervisor (`serve` itself) spawns the workers that hold the
 listening socket. If the supervisor dies without stopping them (SIGKILL, the OOM killer, a
 crash) they would go on serving, orphaned, on the port. So each worker asks to get SIGTERM when
-its parent goes, and then shuts down as it would on any SIGTERM: gracefully, within the server's
-shutdown timeout.
+its parent goes, and then shuts down as it would on any SIGTERM: gracefully. A SIGTERM that
+lands while the worker is still starting (between granian installing its signal handler and
+its server loop watching for it) is lost, and such a worker would wait forever; so a watch
+thread ends any worker still alive a few seconds after its parent is gone.
 """
 
 import ctypes
@@ -25,8 +27,10 @@ from service.settings import Settings
 
 # <linux/prctl.h>
 _PR_SET_PDEATHSIG = 1
-# Where Linux's parent-death signal is not available: how often to look at the parent.
+# How often the watch thread looks at the parent.
 _WATCH_INTERVAL = 0.5
+# How long an orphaned worker may take to shut down gracefully before it is ended.
+ORPHAN_GRACE_SECONDS = 3.0
 
 
 def create_worker_app() -> ASGIApp:
@@ -45,14 +49,18 @@ def create_worker_app() -> ASGIApp:
 
 
 def exit_with_parent(parent_pid: int) -> None:
-    """SIGTERM to this process as soon as `parent_pid`, its parent, is gone."""
-    if not (sys.platform == "linux" and _set_parent_death_signal(signal.SIGTERM)):
-        threading.Thread(
-            target=_watch_parent, args=(parent_pid,), name="parent-watch", daemon=True
-        ).start()
-        return
+    """SIGTERM to this process as soon as `parent_pid`, its parent, is gone, and an exit
+    ORPHAN_GRACE_SECONDS later if it is still running then."""
+    signalled_by_kernel = sys.platform == "linux" and _set_parent_death_signal(signal.SIGTERM)
+    threading.Thread(
+        target=_watch_parent,
+        args=(parent_pid,),
+        kwargs={"send_sigterm": not signalled_by_kernel},
+        name="parent-watch",
+        daemon=True,
+    ).start()
     # The parent may have died before the signal was asked for: then nobody sends it.
-    if os.getppid() != parent_pid:
+    if signalled_by_kernel and os.getppid() != parent_pid:
         os.kill(os.getpid(), signal.SIGTERM)
 
 
@@ -64,7 +72,10 @@ def _set_parent_death_signal(signum: int) -> bool:
         return False
 
 
-def _watch_parent(parent_pid: int) -> None:
+def _watch_parent(parent_pid: int, *, send_sigterm: bool) -> None:
     while os.getppid() == parent_pid:
         time.sleep(_WATCH_INTERVAL)
-    os.kill(os.getpid(), signal.SIGTERM)
+    if send_sigterm:
+        os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(ORPHAN_GRACE_SECONDS)
+    os._exit(1)
