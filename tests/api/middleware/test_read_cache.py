@@ -591,6 +591,52 @@ async def test_tags_linked_in_sql_alone_change_the_card_and_the_tag_pages(
     )
 
 
+async def test_a_tag_deleted_in_sql_leaves_the_cards_that_showed_it(
+    cached: Cached, blog: dict[str, Any]
+) -> None:
+    """The links go by ON DELETE CASCADE, whose statement announces nothing: the tag's own."""
+
+    async def delete_tag() -> None:
+        async with connect(cached.url) as conn:
+            await conn.execute("DELETE FROM tags WHERE name = 'first'")
+
+    await _all_show(
+        cached,
+        {
+            f"/blogs/{blog['id']}": lambda r: r.json()["tags"] == [],
+            f"/api/articles/{blog['slug']}": lambda r: r.json()["article"]["tagList"] == [],
+            "/tags": lambda r: r.json()["items"] == [],
+        },
+        delete_tag(),
+    )
+
+
+async def test_what_triggers_write_in_a_statements_wake_is_announced_once_by_the_statement(
+    cached: Cached, blog: dict[str, Any], author: Account
+) -> None:
+    """A blog deleted with its tag, a favorite and a comment: the cascades and the counters
+    change five more tables, and the one notification is the blog's own (with a test of its
+    own above that every page showing what they changed is dropped)."""
+    favorited = await cached.client.post(f"/blogs/{blog['id']}/favorite", headers=author.headers)
+    commented = await cached.client.post(
+        f"/blogs/{blog['id']}/comments", json={"body": "mine"}, headers=author.headers
+    )
+    assert (favorited.status_code, commented.status_code) == (200, 201)
+    payloads: list[str] = []
+    async with connect(cached.url) as conn:
+        await conn.add_listener("read_cache", lambda *args: payloads.append(args[3]))
+        deleted = await cached.client.delete(f"/blogs/{blog['id']}", headers=author.headers)
+        assert deleted.status_code == 204
+        await conn.execute("SELECT pg_notify('read_cache', 'settled')")
+
+        async def settled() -> bool:
+            return "settled" in payloads
+
+        await eventually(settled, within=5, what="the notifications to arrive")
+    blog_keys = {f"b:{blog['id']}", f"c:{blog['id']}", f"k:{blog['slug']}", f"s:{blog['slug']}"}
+    assert [set(payload.split()) for payload in payloads] == [{"L", *blog_keys}, {"settled"}]
+
+
 async def test_every_read_cache_trigger_fires_under_any_replication_role(cached: Cached) -> None:
     """The seed copies links with session_replication_role = replica: ours must still fire."""
     async with connect(cached.url) as conn:
