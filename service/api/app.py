@@ -13,7 +13,6 @@ from service.api.cursors import CursorCodec
 from service.api.middleware.body_limit import RequestBodyLimits
 from service.api.middleware.cache_store import ResponseStore
 from service.api.middleware.early_refusals import EarlyRefusals, Refusal, on_routes
-from service.api.middleware.header_count import HeaderCountLimit
 from service.api.middleware.observe import Observe
 from service.api.middleware.read_cache import ReadCache
 from service.api.middleware.security_headers import SecurityHeaders
@@ -219,7 +218,6 @@ def create_app(
         timeout_seconds=settings.body_timeout_seconds,
         max_in_flight=settings.max_body_bytes_in_flight,
     )
-    app.add_middleware(HeaderCountLimit, max_headers=settings.max_headers)
     sign_up = Refusal(signup_limits.known_over, SignupLimits.message)
     log_in = Refusal(login_limits.known_over, LoginLimits.message)
     app.add_middleware(

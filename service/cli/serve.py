@@ -1,12 +1,8 @@
-"""`python -m service serve`: migrate, then serve the API with granian.
+"""`python -m service serve`: migrate, then serve the API with uvicorn.
 
-The server's own limits guard the request head and the connections, before the app sees a
-request: a head over MAX_HEADER_BYTES (its HTTP/1 buffer) or over 100 fields is answered 431
-and the connection closed; a head not received within HEADER_TIMEOUT_SECONDS of the connection
-or of the previous response is cut off (the connection closed, no answer); a worker accepts at
-most MAX_CONNECTIONS connections at once, and the next ones wait in the listen backlog until one
-ends. MAX_HEADERS below 100, the body's limits and X-Forwarded-For are the app's
-(`service.api.middleware`, `service.cli.worker`).
+uvicorn runs on our subclass of its httptools protocol (`service.cli.http_protocol`), which
+holds the limits on the request head and on connections before the app sees a request; the
+body's limits are the app's (`service.api.middleware.body_limit`).
 """
 
 import argparse
@@ -15,6 +11,7 @@ import logging
 import logging.config
 import os
 import shutil
+import signal
 import tempfile
 from typing import Any
 
@@ -26,7 +23,7 @@ from service.settings import Settings
 
 logger = logging.getLogger("service.serve")
 
-# How long workers get to finish the requests in flight after SIGTERM, before they are killed.
+# How long workers get to finish the requests in flight after SIGTERM, before those are cancelled.
 GRACEFUL_SHUTDOWN_SECONDS = 10
 
 
@@ -51,41 +48,41 @@ def _serve(args: argparse.Namespace, settings: Settings) -> None:
         _share_metrics_between_workers()
     port = args.port or settings.port
     logger.info("serving on http://%s:%d (docs at /docs)", host, port)
-    _run_granian(settings, host=host, port=port, workers=workers, log_config=log_config)
+    _run_uvicorn(settings, host=host, port=port, workers=workers, log_config=log_config)
 
 
-def _run_granian(
+def _run_uvicorn(
     settings: Settings, *, host: str, port: int, workers: int, log_config: dict[str, Any]
 ) -> None:
     """Serve until SIGTERM or SIGINT, then let the workers finish what they are answering."""
-    from granian.constants import HTTPModes, Interfaces, Loops
-    from granian.http import HTTP1Settings
-    from granian.log import LogLevels
-    from granian.server import Server
+    import uvicorn  # only this command needs the server
 
-    Server(
+    from service.cli.http_protocol import LimitedHttpToolsProtocol
+
+    # uvicorn shuts down gracefully on SIGTERM or Ctrl+C, then restores the previous handler and
+    # raises the signal again; with a no-op handler that ends in a normal exit 0 (which also lets
+    # the embedded server stop), not death by signal or a KeyboardInterrupt traceback.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: None)
+    uvicorn.run(
         "service.cli.worker:create_worker_app",
         factory=True,
-        address=host,
+        host=host,
         port=port,
-        interface=Interfaces.ASGI,
-        loop=Loops.uvloop,
-        # HTTP/1 only: the head limits below are HTTP/1 settings, and no client of ours speaks
-        # HTTP/2 without TLS.
-        http=HTTPModes.http1,
         workers=workers,
-        backpressure=settings.max_connections,
-        http1_settings=HTTP1Settings(
-            header_read_timeout=round(settings.header_timeout_seconds * 1000),
-            max_buffer_size=settings.max_header_bytes,
-        ),
-        log_dictconfig=log_config,
-        log_level=LogLevels(settings.log_level),
-        log_access=False,  # ours is service.access (ACCESS_LOG)
-        # A worker that dies is replaced; one that keeps dying at start stops serve.
-        respawn_failed_workers=True,
-        workers_kill_timeout=GRACEFUL_SHUTDOWN_SECONDS,
-    ).serve()
+        log_config=log_config,
+        log_level=settings.log_level,
+        access_log=False,  # ours is service.access (ACCESS_LOG)
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        # Limits on the request head and on open connections; it reads them from the
+        # environment in each worker process (see its docstring).
+        http=LimitedHttpToolsProtocol,
+        # X-Forwarded-For/-Proto only from the proxies FORWARDED_ALLOW_IPS names. Empty
+        # trusts none: no proxy-headers middleware at all (uvicorn would otherwise trust
+        # 127.0.0.1 by default), so request.client is always the peer.
+        proxy_headers=bool(settings.forwarded_allow_ips),
+        forwarded_allow_ips=settings.forwarded_allow_ips or "",
+    )
 
 
 def _share_metrics_between_workers() -> None:

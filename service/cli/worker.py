@@ -1,13 +1,13 @@
-"""The app as a worker process of `serve` builds it: behind the proxies FORWARDED_ALLOW_IPS
-names, in a worker that ends with the process that started it.
+"""The app as a worker process of `serve` builds it: a worker that ends with the process that
+started it.
 
 With `--workers N` the server's supervisor (`serve` itself) spawns the workers that hold the
 listening socket. If the supervisor dies without stopping them (SIGKILL, the OOM killer, a
 crash) they would go on serving, orphaned, on the port. So each worker asks to get SIGTERM when
-its parent goes, and then shuts down as it would on any SIGTERM: gracefully. A SIGTERM that
-lands while the worker is still starting (between granian installing its signal handler and
-its server loop watching for it) is lost, and such a worker would wait forever; so a watch
-thread ends any worker still alive a few seconds after its parent is gone.
+its parent goes, and then shuts down as it would on any SIGTERM: gracefully, waiting for the
+requests in flight. An orphan has nobody to wait for it, though, and a graceful shutdown may
+wait as long as the server grants it; so a watch thread ends any worker still alive a few
+seconds after its parent is gone, whatever it is still waiting for.
 """
 
 import ctypes
@@ -19,11 +19,9 @@ import sys
 import threading
 import time
 
-from granian.utils.proxies import wrap_asgi_with_proxy_headers
-from starlette.types import ASGIApp
+from fastapi import FastAPI
 
 from service.api.app import create_app
-from service.settings import Settings
 
 # <linux/prctl.h>
 _PR_SET_PDEATHSIG = 1
@@ -33,19 +31,12 @@ _WATCH_INTERVAL = 0.5
 ORPHAN_GRACE_SECONDS = 3.0
 
 
-def create_worker_app() -> ASGIApp:
+def create_worker_app() -> FastAPI:
     """The app factory `serve` hands to the server."""
     parent = multiprocessing.parent_process()
     if parent is not None and parent.pid is not None:  # a spawned worker, not `serve` itself
         exit_with_parent(parent.pid)
-    settings = Settings()
-    app = create_app(settings)
-    if not settings.forwarded_allow_ips:
-        # Trust no proxy: the client is always the socket's peer, whatever X-Forwarded-For says.
-        return app
-    # X-Forwarded-For and -Proto, only from a peer FORWARDED_ALLOW_IPS names.
-    wrapped: ASGIApp = wrap_asgi_with_proxy_headers(app, settings.forwarded_allow_ips)
-    return wrapped
+    return create_app()
 
 
 def exit_with_parent(parent_pid: int) -> None:

@@ -89,8 +89,8 @@ class TextFormatter(logging.Formatter):
 
 def dict_config(*, fmt: Literal["auto", "json", "text"], level: str) -> dict[str, Any]:
     """A `logging.config.dictConfig` for `serve`, which applies it before its first line, and
-    for granian, which applies it in its own process and in every worker: every logger, ours,
-    the server's and the libraries', to stderr in one format. The server's access log stays
+    for uvicorn, which applies it again in its own process and in every worker: every logger,
+    ours, uvicorn's and the libraries', to stderr in one format. uvicorn's own access log stays
     off; ours is `service.access`."""
     if fmt == "auto":
         fmt = "text" if sys.stderr.isatty() else "json"

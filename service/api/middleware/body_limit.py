@@ -15,7 +15,7 @@ stops reading, and whatever it answers is dropped.
 
 A request with neither Content-Length nor Transfer-Encoding has no body (most GETs) and goes
 straight through: no wrapper, no timer. The request head has its own limits in the server
-(`service.cli.serve`).
+protocol (`service.cli.http_protocol`).
 """
 
 import asyncio
