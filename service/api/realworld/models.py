@@ -24,7 +24,8 @@ from service.models import (
 
 def _timestamp(moment: datetime) -> str:
     """ISO 8601 in UTC with microseconds and `Z`, as the spec's clients parse it."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # isoformat, not strftime: two per listed article, and strftime costs about twice as much.
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 Timestamp = Annotated[datetime, PlainSerializer(_timestamp, return_type=str)]
