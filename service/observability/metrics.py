@@ -117,7 +117,8 @@ read_cache_lookups = Counter(
 )
 read_cache_stores = Counter(
     "blog_api_read_cache_stores",
-    "Responses offered to the cache after a miss, by outcome: stored, or refused (refused_race: "
+    "Responses offered to the cache after a miss, by outcome: stored, or refused "
+    "(refused_first_sight: its key's first miss, remembered and not stored; refused_race: "
     "something it shows changed while it was read; refused_replica: read on a replica within "
     "its lag of a change; refused_not_listening; refused_too_large).",
     ["outcome"],

@@ -1,6 +1,7 @@
 """The per-worker store of anonymous responses: a least-recently-used map within a byte budget,
 with a maximum age, an index from what a page shows to the pages, and the rule that keeps a
-response read before a change from being stored after it.
+response read before a change from being stored after it. Which misses are offered to it at all
+is its `doorkeeper`'s to say (`cache_admission`).
 
 Keys (what a page depends on) are the words of the `read_cache` notifications
 (sql/migrations/0017_read_cache_notify.sql): `b:<id>`, `s:<slug>`, `c:<id>`, `k:<slug>`, `L` for
@@ -25,6 +26,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from service.api.middleware.cache_admission import Doorkeeper
 from service.observability import metrics
 
 EVERYTHING = "*"
@@ -84,6 +86,9 @@ class ResponseStore:
         # Latest invalidation of each key: (sequence, monotonic time), oldest first.
         self._recent: OrderedDict[str, tuple[int, float]] = OrderedDict()
         self._forgotten = Ticket(0, float("-inf"))
+        self.doorkeeper = Doorkeeper()
+        """The keys seen once. Invalidations leave it alone: a page dropped for a change was
+        read before, so its next miss is stored at once."""
 
     def __len__(self) -> int:
         return len(self._entries)

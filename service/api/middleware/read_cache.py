@@ -6,9 +6,12 @@ normalisation has to be proven equivalent (duplicated parameters, their order an
 make different keys). A hit sends the stored status, headers and body (or the 304 the app would
 send for a matching `If-None-Match`) with no routing, no dependencies, no validation.
 
-A miss runs the app. A 200 from one of the public reads (`cache_keys.PUBLIC_READS`) is stored
-with the keys of what it shows, if the store's race rule lets it (`cache_store`). Nothing else is
-stored: other routes, other statuses, signed-in readers, other methods.
+A miss runs the app. The first time a key misses, its 200 from one of the public reads
+(`cache_keys.PUBLIC_READS`) is not stored, only remembered (`cache_admission`): the request costs
+what it would cost with no cache, and a page asked for once never pushes a page read often out
+of the store. From its second sight on, such a 200 is stored with the keys of what it shows, if
+the store's race rule lets it (`cache_store`). Nothing else is stored or remembered: other
+routes, other statuses, signed-in readers, other methods.
 
 The store is emptied by the `read_cache` notifications PostgreSQL sends on commit
 (`service.db.invalidations`); while they are not being received the cache is bypassed.
@@ -28,6 +31,7 @@ from service.observability import metrics
 VARY: tuple[bytes, bytes] = (b"vary", b"Authorization")
 
 _MISSES = metrics.read_cache_lookups.labels("miss")
+_REFUSED_FIRST_SIGHT = metrics.read_cache_stores.labels("refused_first_sight")
 
 
 def _is_public_read(scope: Scope) -> bool:
@@ -57,7 +61,10 @@ class ReadCache:
         key = b"%b?%b" % (scope.get("raw_path") or scope["path"].encode(), scope["query_string"])
         entry = store.get(key)
         if entry is None:
-            await self._miss(store, key, scope, receive, send)
+            if store.doorkeeper.seen(key):
+                await self._miss(store, key, scope, receive, send)
+            else:
+                await self.app(scope, receive, _first_sight(scope, key, store, send))
             return
         scope["route"] = entry.route
         if (
@@ -126,6 +133,26 @@ class ReadCache:
             size=0,
         )
         store.put(key, entry, ticket, from_replica=origin.replica)
+
+
+def _first_sight(scope: Scope, key: bytes, store: ResponseStore, send: Send) -> Send:
+    """What the bypass does, and a 200 that could be stored is remembered instead."""
+
+    async def remember_storable(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            route_path = getattr(scope.get("route"), "path", None)
+            if route_path in PUBLIC_READS:
+                message["headers"] = [*message.get("headers", ()), VARY]
+                if (
+                    message["status"] == 200
+                    and dependencies(route_path, scope.get("path_params", {})) is not None
+                ):
+                    store.doorkeeper.remember(key)
+                    _MISSES.inc()
+                    _REFUSED_FIRST_SIGHT.inc()
+        await send(message)
+
+    return remember_storable
 
 
 def _with_vary(scope: Scope, send: Send) -> Send:

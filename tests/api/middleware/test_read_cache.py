@@ -1,6 +1,7 @@
 """The response cache in the app, on a scratch database that really commits (a rolled-back
-transaction never notifies): what it stores and what it never does, and every write path
-dropping every page that shows what it changed, through the triggers and the listener.
+transaction never notifies): what it stores (at a page's second sight) and what it never does,
+and every write path dropping every page that shows what it changed, through the triggers and
+the listener.
 
 A stale page would be served until READ_CACHE_MAX_AGE_SECONDS, set to five minutes here, so a
 missed invalidation fails these tests rather than ending in time.
@@ -21,6 +22,7 @@ from httpx import ASGITransport, AsyncClient
 from prometheus_client import REGISTRY
 
 from service.api.app import create_app
+from service.api.middleware.cache_admission import Doorkeeper
 from service.api.middleware.cache_store import ResponseStore
 from service.db.database import Database
 from service.db.invalidations import InvalidationListener
@@ -61,15 +63,18 @@ class Cached:
         await eventually(in_, within=5, what="the notifications to arrive")
 
     async def stored(self, path: str, **options: Any) -> httpx.Response:
-        """GET `path` anonymously, twice: the second answer comes from the cache."""
+        """GET `path` anonymously three times: a page is stored at its second sight (the first
+        is only remembered), so the third answer comes from the cache."""
         await self.settled()
         first = await self.client.get(path, **options)
         assert first.status_code == 200, first.text
-        before = _hits()
         second = await self.client.get(path, **options)
-        assert _hits() == before + 1, f"{path} was not answered from the cache"
         assert (second.status_code, second.content) == (200, first.content)
-        return second
+        before = _hits()
+        third = await self.client.get(path, **options)
+        assert _hits() == before + 1, f"{path} was not answered from the cache"
+        assert (third.status_code, third.content) == (200, first.content)
+        return third
 
     async def shows(
         self, path: str, check: Callable[[httpx.Response], bool], *, within: float = 5
@@ -81,7 +86,12 @@ class Cached:
 
 
 def _hits() -> float:
-    return REGISTRY.get_sample_value("blog_api_read_cache_lookups_total", {"result": "hit"}) or 0
+    return _lookups("hit")
+
+
+def _lookups(result: str) -> float:
+    value = REGISTRY.get_sample_value("blog_api_read_cache_lookups_total", {"result": result})
+    return value or 0
 
 
 def _stores(outcome: str) -> float:
@@ -143,6 +153,76 @@ async def test_a_hit_is_the_apps_own_answer_with_vary_and_its_own_request_id(
     assert hit.headers["content-type"] == "application/json"
     assert hit.headers["x-content-type-options"] == "nosniff"
     assert hit.headers["x-request-id"] != first.headers["x-request-id"]
+
+
+async def test_a_page_is_stored_at_its_second_sight_and_answered_from_memory_at_its_third(
+    cached: Cached, blog: dict[str, Any]
+) -> None:
+    path = f"/blogs/{blog['id']}"
+    await cached.settled()
+    misses, first_sights, stored = (
+        _lookups("miss"),
+        _stores("refused_first_sight"),
+        _stores("stored"),
+    )
+    first = await cached.client.get(path)
+    assert first.headers["vary"] == "Authorization"
+    assert len(cached.store) == 0
+    assert len(cached.store.doorkeeper) == 1
+    assert _lookups("miss") == misses + 1
+    assert (_stores("refused_first_sight"), _stores("stored")) == (first_sights + 1, stored)
+    second = await cached.client.get(path)
+    assert second.content == first.content
+    assert len(cached.store) == 1
+    assert _lookups("miss") == misses + 2
+    assert (_stores("refused_first_sight"), _stores("stored")) == (first_sights + 1, stored + 1)
+    hits = _hits()
+    third = await cached.client.get(path)
+    assert third.content == first.content
+    assert (_hits(), _lookups("miss")) == (hits + 1, misses + 2)
+
+
+async def test_one_off_query_strings_never_evict_the_pages_read_often(
+    scratch_database: ScratchDatabase,
+) -> None:
+    """5,000 pages asked for once each, some 20 MB of answers against a 1 MiB budget: stored,
+    they would push every other page out; seen once, none of them is."""
+    async with cached_app(await scratch_database(), read_cache_max_mb=1) as cached:
+        capacity = 1_000  # so the flood fills the doorkeeper and it starts over, five times
+        cached.store.doorkeeper = Doorkeeper(capacity)
+        author = await sign_up_with(cached.client, "Grace")
+        blog = await write_blog(cached.client, author.headers, body="x" * 4_000)
+        hot = [f"/blogs/{blog['id']}", "/blogs", f"/api/articles/{blog['slug']}"]
+        for path in hot:
+            await cached.stored(path)
+        stored = _stores("stored")
+        for n in range(5_000):
+            response = await cached.client.get(f"/blogs/{blog['id']}?n={n}")
+            assert response.status_code == 200
+            assert len(cached.store.doorkeeper) <= capacity
+        assert (len(cached.store), _stores("stored")) == (len(hot), stored)
+        hits = _hits()
+        for path in hot:
+            assert (await cached.client.get(path)).status_code == 200
+        assert _hits() == hits + len(hot)
+
+
+async def test_a_page_dropped_for_a_change_is_stored_again_at_its_next_miss(
+    cached: Cached, blog: dict[str, Any], author: Account
+) -> None:
+    """It was seen before the change: the doorkeeper still remembers it."""
+    path = f"/blogs/{blog['id']}"
+    await cached.stored(path)
+    edited = await cached.client.patch(path, json={"title": "Edited"}, headers=author.headers)
+    assert edited.status_code == 200
+    await cached.settled()
+    assert len(cached.store) == 0
+    stored = _stores("stored")
+    assert (await cached.client.get(path)).json()["title"] == "Edited"
+    assert _stores("stored") == stored + 1
+    hits = _hits()
+    assert (await cached.client.get(path)).json()["title"] == "Edited"
+    assert _hits() == hits + 1
 
 
 async def test_if_none_match_gets_the_apps_304_from_the_cache(
@@ -223,17 +303,28 @@ async def test_query_strings_the_app_answers_differently_never_share_an_entry(
         "/api/articles?offset=1&limit=2",
     ]
     expected = {path: (await cached.client.get(path)).json() for path in paths}
-    for _ in range(2):  # the second time round, every answer is a hit
+    for round_ in range(2):  # each is stored the first time round, a hit the second
+        hits = _hits()
         for path in paths:
             assert (await cached.client.get(path)).json() == expected[path], path
+        assert _hits() == hits + round_ * len(paths)
     assert len(cached.store) == len(paths)
     assert expected["/blogs?limit=1&limit=2"] != expected["/blogs?limit=2&limit=1"]
 
 
 async def test_only_200s_of_public_reads_are_stored(cached: Cached, author: Account) -> None:
-    for path in ("/blogs/999999", "/blogs/x", "/users", "/health", "/blogs/feed"):
+    paths = ("/blogs/999999", "/blogs/x", "/users", "/health", "/blogs/feed")
+    for _ in range(2):
+        for path in paths:
+            await cached.client.get(path)
+        await cached.client.get("/users/me", headers=author.headers)
+    assert len(cached.store) == 0
+    # Not remembered at their first sight either; were they (a page deleted after its first
+    # read turns 404), the miss that follows stores nothing.
+    assert len(cached.store.doorkeeper) == 0
+    for path in paths:
+        cached.store.doorkeeper.remember(f"{path}?".encode())
         await cached.client.get(path)
-    await cached.client.get("/users/me", headers=author.headers)
     assert len(cached.store) == 0
 
 
@@ -247,9 +338,10 @@ async def test_endless_distinct_query_strings_stay_within_the_byte_budget(
             "blog_api_read_cache_evictions_total", {"reason": "budget"}
         )
         for n in range(600):
-            response = await cached.client.get(f"/blogs/{blog['id']}?n={n}")
-            assert response.status_code == 200
-            assert cached.store.bytes <= 1024 * 1024
+            for _ in range(2):  # stored at its second sight
+                response = await cached.client.get(f"/blogs/{blog['id']}?n={n}")
+                assert response.status_code == 200
+                assert cached.store.bytes <= 1024 * 1024
         assert 100 < len(cached.store) < 300
         after = REGISTRY.get_sample_value(
             "blog_api_read_cache_evictions_total", {"reason": "budget"}
@@ -266,6 +358,7 @@ async def test_a_read_that_began_before_a_committed_change_is_not_stored(
     """The app's answer is held at the edge while the change commits and its notification
     arrives; only then does the cache get to store it."""
     path = f"/blogs/{blog['id']}"
+    await cached.client.get(path)  # its first sight: the next one is stored, race permitting
     refused = _stores("refused_race")
     announced = cached.store.sequence
     sent: list[dict[str, Any]] = []
