@@ -185,7 +185,9 @@ async def run(
         for n in range(changes):
             blog_id = rng.choice(blog_ids)
             path = f"/blogs/{blog_id}"
-            for _ in range(6):  # fresh connections land on any worker: every one caches it
+            # Fresh connections land on any worker, which stores a page at its second read:
+            # twice the six reads used when a worker stored a page at its first.
+            for _ in range(12):
                 await _get(port, path)
             if n == killed_at:
                 killed = await _kill_listeners(conn)
