@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import Field, PrivateAttr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from service.db.urls import split_urls
+from service.db.urls import split_urls, url_problem
 
 logger = logging.getLogger(__name__)
 
@@ -91,6 +91,21 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"must be at least {MIN_SECRET_BYTES} bytes; make one with: {SECRET_RECIPE}"
             )
+        return value
+
+    @field_validator("database_url", "database_direct_url")
+    @classmethod
+    def _database_url(cls, value: str | None) -> str | None:
+        if value is not None and (problem := url_problem(value)):
+            raise ValueError(problem)
+        return value
+
+    @field_validator("database_replica_urls")
+    @classmethod
+    def _replica_urls(cls, value: str) -> str:
+        for url in split_urls(value):
+            if problem := url_problem(url):
+                raise ValueError(problem)
         return value
 
     @field_validator("search_config")

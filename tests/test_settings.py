@@ -53,6 +53,34 @@ def test_a_pool_whose_minimum_exceeds_its_maximum_is_refused() -> None:
         Settings(db_pool_min_size=5, db_pool_max_size=2, _env_file=None)
 
 
+@pytest.mark.parametrize(
+    ("name", "url"),
+    [
+        ("database_url", "postgresql://u@h:abc/d"),
+        ("database_url", "postgresql://u@h1:5432,h2:99999/d"),
+        ("database_url", "mysql://u@h/d"),
+        ("database_direct_url", "postgresql://u@[::1]:x/d"),
+        ("database_replica_urls", "postgresql://u@r1/d, postgresql://u@r2:-1/d"),
+    ],
+)
+def test_a_database_url_that_cannot_be_connected_with_is_refused(name: str, url: str) -> None:
+    with pytest.raises(ValidationError, match=r"port of|must be a postgresql:// URL"):
+        Settings(**{name: url}, _env_file=None)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://u:p%40ss@h:5432/d",
+        "postgres://u@h1:5432,h2/d?target_session_attrs=read-write",
+        "postgresql+asyncpg://u@[::1]:5433/d",
+        "postgresql:///d?host=/var/run/postgresql",
+    ],
+)
+def test_database_urls_as_libpq_takes_them_are_accepted(url: str) -> None:
+    assert Settings(database_url=url, _env_file=None).database_url == url
+
+
 def test_every_setting_is_documented_in_env_example() -> None:
     text = (PROJECT_ROOT / ".env.example").read_text()
     documented = set(re.findall(r"^([A-Z][A-Z0-9_]*)=", text, re.MULTILINE))

@@ -30,6 +30,20 @@ def hosts(url: str) -> list[str]:
     return [host for host in authority.split(",") if host]
 
 
+def url_problem(url: str) -> str | None:
+    """What keeps `url` from being a PostgreSQL URL we can connect with, or None: a wrong scheme,
+    or a host whose port is not a number from 1 to 65535 (asyncpg would fail deep inside)."""
+    scheme, sep, _ = url.partition("://")
+    if not sep or scheme.split("+", 1)[0] not in ("postgres", "postgresql"):
+        return "must be a postgresql:// URL"
+    for host in hosts(url):
+        # `[::1]:5432` or `host:5432`; a port is optional.
+        port = (host.rpartition("]")[2] if host.startswith("[") else host).partition(":")[2]
+        if port and not (port.isascii() and port.isdigit() and 1 <= int(port) <= 65535):
+            return f"the port of {host!r} must be a number from 1 to 65535"
+    return None
+
+
 def primary_dsn(url: str) -> str:
     """`url` for asyncpg, told to keep only a server that accepts writes when it names several."""
     dsn = asyncpg_dsn(url)

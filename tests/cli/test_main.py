@@ -80,6 +80,17 @@ def test_a_bad_workers_value_is_told_in_plain_words(
     )
 
 
+def test_a_database_url_with_a_bad_port_is_told_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://postgres@127.0.0.1:abc/test")
+    assert main(["migrate", "--status"]) == 1
+    assert capsys.readouterr().err.strip() == (
+        "error: bad settings: DATABASE_URL: the port of '127.0.0.1:abc' must be a number from 1 "
+        "to 65535"
+    )
+
+
 def test_help_lists_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exited:
         main(["--help"])
