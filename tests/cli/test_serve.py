@@ -104,10 +104,13 @@ async def _gone(path: Path) -> bool:
 
 
 async def test_workers_exit_and_free_the_port_when_serve_is_killed(
-    scratch_database: ScratchDatabase,
+    scratch_database: ScratchDatabase, tmp_path: Path
 ) -> None:
     url = await scratch_database()
-    async with serving(url, WORKERS="2") as server:
+    # A killed serve cannot remove the metrics folder it would make: give it one pytest removes.
+    metrics = tmp_path / "metrics"
+    metrics.mkdir()
+    async with serving(url, WORKERS="2", PROMETHEUS_MULTIPROC_DIR=str(metrics)) as server:
         serve = server.process.pid
         workers = _children(serve)
         assert len(workers) >= 2, workers  # the two workers (and the resource tracker)
