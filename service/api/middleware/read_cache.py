@@ -34,8 +34,22 @@ _MISSES = metrics.read_cache_lookups.labels("miss")
 _REFUSED_FIRST_SIGHT = metrics.read_cache_stores.labels("refused_first_sight")
 
 
-def _is_public_read(scope: Scope) -> bool:
-    return getattr(scope.get("route"), "path", None) in PUBLIC_READS
+def _vary_if_public(scope: Scope, start: Message) -> str | None:
+    """Add `Vary` to the response start of a public read; the read's route template, or None."""
+    route_path: str | None = getattr(scope.get("route"), "path", None)
+    if route_path not in PUBLIC_READS:
+        return None
+    start["headers"] = [*start.get("headers", ()), VARY]
+    return route_path
+
+
+def _storable_keys(scope: Scope, start: Message) -> tuple[str, ...] | None:
+    """`_vary_if_public`, and the keys of what the page shows when the store may keep it (a 200
+    of a public read whose parameters name a page); None otherwise."""
+    route_path = _vary_if_public(scope, start)
+    if route_path is None or start["status"] != 200:
+        return None
+    return dependencies(route_path, scope.get("path_params", {}))
 
 
 class ReadCache:
@@ -98,14 +112,10 @@ class ReadCache:
         async def capture(message: Message) -> None:
             nonlocal headers, keys, size
             if message["type"] == "http.response.start":
-                route_path = getattr(scope.get("route"), "path", None)
-                if route_path in PUBLIC_READS:
-                    message["headers"] = [*message.get("headers", ()), VARY]
-                    if message["status"] == 200:
-                        keys = dependencies(route_path, scope.get("path_params", {}))
-                        if keys is not None:
-                            _MISSES.inc()
-                            headers = list(message["headers"])  # before outer layers add theirs
+                keys = _storable_keys(scope, message)
+                if keys is not None:
+                    _MISSES.inc()
+                    headers = list(message["headers"])  # before outer layers add theirs
             elif headers is not None and message["type"] == "http.response.body":
                 body = message.get("body", b"")
                 size += len(body)
@@ -139,17 +149,10 @@ def _first_sight(scope: Scope, key: bytes, store: ResponseStore, send: Send) -> 
     """What the bypass does, and a 200 that could be stored is remembered instead."""
 
     async def remember_storable(message: Message) -> None:
-        if message["type"] == "http.response.start":
-            route_path = getattr(scope.get("route"), "path", None)
-            if route_path in PUBLIC_READS:
-                message["headers"] = [*message.get("headers", ()), VARY]
-                if (
-                    message["status"] == 200
-                    and dependencies(route_path, scope.get("path_params", {})) is not None
-                ):
-                    store.doorkeeper.remember(key)
-                    _MISSES.inc()
-                    _REFUSED_FIRST_SIGHT.inc()
+        if message["type"] == "http.response.start" and _storable_keys(scope, message) is not None:
+            store.doorkeeper.remember(key)
+            _MISSES.inc()
+            _REFUSED_FIRST_SIGHT.inc()
         await send(message)
 
     return remember_storable
@@ -157,8 +160,8 @@ def _first_sight(scope: Scope, key: bytes, store: ResponseStore, send: Send) -> 
 
 def _with_vary(scope: Scope, send: Send) -> Send:
     async def send_with_vary(message: Message) -> None:
-        if message["type"] == "http.response.start" and _is_public_read(scope):
-            message["headers"] = [*message.get("headers", ()), VARY]
+        if message["type"] == "http.response.start":
+            _vary_if_public(scope, message)
         await send(message)
 
     return send_with_vary
