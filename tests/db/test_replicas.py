@@ -44,19 +44,6 @@ async def replay(cluster: Cluster) -> AsyncIterator[None]:
         await replica.execute("SELECT pg_wal_replay_resume()")
 
 
-async def _caught_up(cluster: Cluster) -> None:
-    async with connect(cluster.primary_url) as primary:
-        target = await primary.fetchval("SELECT pg_current_wal_insert_lsn()")
-
-    async def replayed() -> bool:
-        async with connect(cluster.replica_url) as replica:
-            return bool(
-                await replica.fetchval("SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn", target)
-            )
-
-    await eventually(replayed, within=20, what="the replica to catch up")
-
-
 async def _pause(cluster: Cluster) -> None:
     async with connect(cluster.replica_url) as replica:
         await replica.execute("SELECT pg_wal_replay_pause()")
@@ -67,7 +54,7 @@ async def _a_blog_only_the_replica_has(cluster: Cluster, client: AsyncClient) ->
     author = await sign_up_with(client)
     created = await client.post("/blogs", json={"title": "t", "body": "b"}, headers=author.headers)
     blog_id: int = created.json()["id"]
-    await _caught_up(cluster)
+    await cluster.caught_up()
     await _pause(cluster)
     async with connect(cluster.primary_url) as primary:
         await primary.execute("DELETE FROM blogs WHERE id = $1", blog_id)
@@ -188,7 +175,7 @@ async def test_a_replica_past_the_lag_limit_gets_no_reads_until_it_catches_up(
         created = await client.post(
             "/blogs", json={"title": "t", "body": "b"}, headers=author.headers
         )
-        await _caught_up(cluster)
+        await cluster.caught_up()
         # Until the checker sees the replica has replayed the new blog, a check that ran while it
         # was behind may have it counted as lagging again.
         await eventually(back, within=20, what="the replica to be back after the write")
@@ -214,7 +201,7 @@ async def test_a_stopped_replica_fails_no_request_and_is_used_again_when_back(
             "/blogs", json={"title": "t", "body": "b"}, headers=author.headers
         )
         blog_id = created.json()["id"]
-        await _caught_up(cluster)
+        await cluster.caught_up()
         assert await _replica_answered(cluster, client, blog_id)
         await asyncio.to_thread(cluster.stop_replica)
         try:
@@ -241,7 +228,7 @@ async def test_wal_after_a_quiet_spell_does_not_make_an_idle_replica_lag(
     settings = _settings(cluster, replica_max_lag=1, replica_check_seconds=3600)
     async with in_process(cluster.primary_url, settings=settings) as client:
         databases: Databases = client._transport.app.state.databases  # type: ignore[attr-defined]
-        await _caught_up(cluster)
+        await cluster.caught_up()
         await asyncio.sleep(1.5)  # quiet: the last commit the replica replayed ages
         await databases.check_replicas()
         assert databases.replicas[0].state == "ok"

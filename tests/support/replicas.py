@@ -9,7 +9,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from service.testing.databases import connect
 from tests.support.system import free_port, user_exists
+from tests.support.waiting import eventually
 
 
 @dataclass
@@ -48,6 +50,19 @@ class Cluster:
 
     def start_replica(self) -> None:
         self.pg_ctl("replica", "-w", "start")
+
+    async def caught_up(self) -> None:
+        """Wait until the replica has replayed everything the primary has written so far."""
+        async with connect(self.primary_url) as primary:
+            target = await primary.fetchval("SELECT pg_current_wal_insert_lsn()")
+
+        async def replayed() -> bool:
+            async with connect(self.replica_url) as replica:
+                return bool(
+                    await replica.fetchval("SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn", target)
+                )
+
+        await eventually(replayed, within=20, what="the replica to catch up")
 
 
 def _server_options(port: int, sockets: Path) -> str:

@@ -12,7 +12,6 @@ from service.testing.databases import connect
 from tests.api.middleware.test_read_cache import cached_app
 from tests.support.api import write_blog
 from tests.support.replicas import Cluster, streaming_replica
-from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.anyio
 
@@ -28,19 +27,6 @@ def cluster() -> Iterator[Cluster]:
         yield cluster
 
 
-async def _caught_up(cluster: Cluster) -> None:
-    async with connect(cluster.primary_url) as primary:
-        target = await primary.fetchval("SELECT pg_current_wal_insert_lsn()")
-
-    async def replayed() -> bool:
-        async with connect(cluster.replica_url) as replica:
-            return bool(
-                await replica.fetchval("SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn", target)
-            )
-
-    await eventually(replayed, within=20, what="the replica to catch up")
-
-
 async def test_a_replica_page_older_than_an_invalidation_received_is_not_stored(
     cluster: Cluster,
 ) -> None:
@@ -53,7 +39,7 @@ async def test_a_replica_page_older_than_an_invalidation_received_is_not_stored(
         author = await sign_up_with(cached.client, "Grace")
         blog = await write_blog(cached.client, author.headers, title="Original")
         path = f"/blogs/{blog['id']}"
-        await _caught_up(cluster)
+        await cluster.caught_up()
         await asyncio.sleep(WINDOW)  # past the window of the listener's start
         await cached.stored(path)
 
@@ -72,5 +58,5 @@ async def test_a_replica_page_older_than_an_invalidation_received_is_not_stored(
                 assert len(cached.store) == 0
             finally:
                 await replica.execute("SELECT pg_wal_replay_resume()")
-        await _caught_up(cluster)
+        await cluster.caught_up()
         assert (await cached.client.get(path)).json()["title"] == "Edited"
