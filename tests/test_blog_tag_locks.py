@@ -2,7 +2,10 @@
 sends them in, so two of them never deadlock (PostgreSQL would cancel one: a failed write)."""
 
 import asyncio
+from collections.abc import Callable, Coroutine
+from typing import Any
 
+import httpx
 import pytest
 
 from service.testing.accounts import sign_up_with
@@ -20,6 +23,32 @@ async def _lock_waiters(url: str) -> int:
             " WHERE datname = current_database() AND wait_event_type = 'Lock'"
         )
     return waiting
+
+
+Request = Callable[[], Coroutine[Any, Any, httpx.Response]]
+
+
+async def _behind_a_held_tag(
+    url: str, first: Request, second: Request
+) -> tuple[httpx.Response, httpx.Response]:
+    """A third transaction holds tag `alpha`; `first` is sent and waits for a lock, then
+    `second` is sent and waits too; then `alpha` is let go, and both take their locks as they
+    come. Their answers."""
+    async with connect(url) as holder:
+        blocker = holder.transaction()
+        await blocker.start()
+        await holder.execute("SELECT FROM tags WHERE name = 'alpha' FOR UPDATE")
+        first_sent = asyncio.create_task(first())
+
+        async def waiting(count: int) -> bool:
+            return await _lock_waiters(url) == count
+
+        await eventually(lambda: waiting(1), within=10, what="the first request to wait")
+        second_sent = asyncio.create_task(second())
+        await eventually(lambda: waiting(2), within=10, what="the second request to wait")
+        await blocker.rollback()
+    first_answer, second_answer = await asyncio.gather(first_sent, second_sent)
+    return first_answer, second_answer
 
 
 @pytest.mark.parametrize("edit", [False, True], ids=["create", "update"])
@@ -63,20 +92,7 @@ async def _interleaved(url: str, *, edit: bool, first: list[str], second: list[s
                 "/blogs", json={"title": "t", "body": "b", "tags": tags}, headers=ada.headers
             )
 
-        async with connect(url) as holder:
-            blocker = holder.transaction()
-            await blocker.start()
-            await holder.execute("SELECT FROM tags WHERE name = 'alpha' FOR UPDATE")
-            first_write = asyncio.create_task(write(0, first))
-
-            async def waiting(count: int) -> bool:
-                return await _lock_waiters(url) == count
-
-            await eventually(lambda: waiting(1), within=10, what="the first writer to wait")
-            second_write = asyncio.create_task(write(1, second))
-            await eventually(lambda: waiting(2), within=10, what="the second writer to wait")
-            await blocker.rollback()
-        answers = await asyncio.gather(first_write, second_write)
+        answers = await _behind_a_held_tag(url, lambda: write(0, first), lambda: write(1, second))
     assert [answer.status_code for answer in answers] == [200 if edit else 201] * 2, [
         answer.text for answer in answers
     ]
@@ -102,26 +118,15 @@ async def test_a_writer_and_a_deletion_with_the_same_tags_both_succeed(
             assert made.status_code == 201, made.text
         doomed = made.json()["id"]
 
-        async with connect(url) as holder:
-            blocker = holder.transaction()
-            await blocker.start()
-            await holder.execute("SELECT FROM tags WHERE name = 'alpha' FOR UPDATE")
-            writer = asyncio.create_task(
-                client.post(
-                    "/blogs",
-                    json={"title": "t", "body": "b", "tags": ["zulu", "alpha"]},
-                    headers=ada.headers,
-                )
-            )
-
-            async def waiting(count: int) -> bool:
-                return await _lock_waiters(url) == count
-
-            await eventually(lambda: waiting(1), within=10, what="the writer to wait")
-            deletion = asyncio.create_task(client.delete(f"/blogs/{doomed}", headers=bob.headers))
-            await eventually(lambda: waiting(2), within=10, what="the deletion to wait")
-            await blocker.rollback()
-        written, deleted = await asyncio.gather(writer, deletion)
+        written, deleted = await _behind_a_held_tag(
+            url,
+            lambda: client.post(
+                "/blogs",
+                json={"title": "t", "body": "b", "tags": ["zulu", "alpha"]},
+                headers=ada.headers,
+            ),
+            lambda: client.delete(f"/blogs/{doomed}", headers=bob.headers),
+        )
     assert (written.status_code, deleted.status_code) == (201, 204), [written.text, deleted.text]
 
 
@@ -142,26 +147,13 @@ async def test_a_write_cancelled_by_a_deadlock_is_a_503_and_leaves_nothing(
         assert made.status_code == 201, made.text
         doomed = made.json()["id"]
 
-        async with connect(url) as holder:
-            blocker = holder.transaction()
-            await blocker.start()
-            await holder.execute("SELECT FROM tags WHERE name = 'alpha' FOR UPDATE")
-            writer = asyncio.create_task(
-                client.post(
-                    "/blogs",
-                    json={"title": "t", "body": "b", "tags": ["alpha"]},
-                    headers=ada.headers,
-                )
-            )
-
-            async def waiting(count: int) -> bool:
-                return await _lock_waiters(url) == count
-
-            await eventually(lambda: waiting(1), within=10, what="the writer to wait")
-            deletion = asyncio.create_task(client.delete(f"/blogs/{doomed}", headers=ada.headers))
-            await eventually(lambda: waiting(2), within=10, what="the deletion to wait")
-            await blocker.rollback()
-        written, deleted = await asyncio.gather(writer, deletion)
+        written, deleted = await _behind_a_held_tag(
+            url,
+            lambda: client.post(
+                "/blogs", json={"title": "t", "body": "b", "tags": ["alpha"]}, headers=ada.headers
+            ),
+            lambda: client.delete(f"/blogs/{doomed}", headers=ada.headers),
+        )
         statuses = (written.status_code, deleted.status_code)
         assert statuses in {(201, 204), (503, 204), (201, 503)}, [written.text, deleted.text]
         for answer in (written, deleted):
