@@ -25,7 +25,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -310,21 +310,30 @@ def _kill_keeper(node: Node) -> None:
     if node.keeper is None:
         return
     group = node.keeper.pid
-    for _ in range(100):
-        keepers = [
+    _kill_until_gone(
+        lambda: [
             pid
             for pid in _pids()
             if _group(pid) == group and _read(pid, "comm").startswith(b"pg_autoctl")
-        ]
-        if not keepers:
-            break
-        for pid in keepers:
-            with suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
-        time.sleep(0.01)
+        ],
+        attempts=100,
+        pause=0.01,
+    )
     with suppress(subprocess.TimeoutExpired):
         node.keeper.wait(timeout=10)
     node.keeper = None
+
+
+def _kill_until_gone(find: Callable[[], list[int]], *, attempts: int, pause: float) -> None:
+    """SIGKILL what `find` lists until it lists nothing (a process may fork meanwhile)."""
+    for _ in range(attempts):
+        found = find()
+        if not found:
+            return
+        for pid in found:
+            with suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(pause)
 
 
 def _group(pid: int) -> int | None:
@@ -423,14 +432,7 @@ def _stop(cluster: AutoFailoverCluster) -> None:
             with suppress(subprocess.TimeoutExpired):
                 node.keeper.wait(timeout=30)
     # Whatever is left (a node lost and never revived leaves its backends; a stuck stop).
-    for _ in range(50):
-        left = cluster.processes()
-        if not left:
-            break
-        for pid in left:
-            with suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
-        time.sleep(0.1)
+    _kill_until_gone(cluster.processes, attempts=50, pause=0.1)
     for node in (*cluster.nodes, cluster.monitor):
         if node.keeper is not None:
             with suppress(subprocess.TimeoutExpired):
