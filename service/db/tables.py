@@ -192,16 +192,16 @@ comments = sa.Table(
 sa.Index("ix_comments_blog_id_id", comments.c.blog_id, comments.c.id)
 sa.Index("ix_comments_user_id", comments.c.user_id)
 
-# RealWorld's `articlesCount` reads these instead of counting (sql/migrations/0016_counters.sql):
-# all blogs, summed over 8 slots that concurrent writers pick by transaction id, and each user's
-# blogs and favorites (two tables, so the triggers lock each kind in user order). Kept by
-# statement triggers on blogs and favorites.
+# RealWorld's `articlesCount` reads these instead of counting (sql/migrations/0016_counters.sql,
+# 0022_counter_slots.sql): all blogs, summed over 64 slots, and each user's blogs and favorites,
+# summed over up to 16 rows per user (two tables, so the triggers lock each kind apart). Kept by
+# statement triggers on blogs and favorites; a writer adds to a slot no other transaction holds.
 blog_count_slots = sa.Table(
     "blog_count_slots",
     metadata,
     sa.Column("slot", sa.BigInteger, primary_key=True, autoincrement=False),
     sa.Column("blog_count", sa.BigInteger, nullable=False, server_default=sa.text("0")),
-    sa.CheckConstraint("slot BETWEEN 0 AND 7", name="slot_range"),
+    sa.CheckConstraint("slot BETWEEN 0 AND 63", name="slot_range"),
 )
 
 user_blog_counts = sa.Table(
@@ -211,6 +211,10 @@ user_blog_counts = sa.Table(
         "user_id", sa.BigInteger, sa.ForeignKey(users.c.id, ondelete="CASCADE"), primary_key=True
     ),
     sa.Column("blog_count", sa.BigInteger, nullable=False, server_default=sa.text("0")),
+    sa.Column(
+        "slot", sa.BigInteger, primary_key=True, autoincrement=False, server_default=sa.text("0")
+    ),
+    sa.CheckConstraint("slot BETWEEN 0 AND 15", name="slot_range"),
 )
 
 user_favorite_counts = sa.Table(
@@ -220,6 +224,10 @@ user_favorite_counts = sa.Table(
         "user_id", sa.BigInteger, sa.ForeignKey(users.c.id, ondelete="CASCADE"), primary_key=True
     ),
     sa.Column("favorite_count", sa.BigInteger, nullable=False, server_default=sa.text("0")),
+    sa.Column(
+        "slot", sa.BigInteger, primary_key=True, autoincrement=False, server_default=sa.text("0")
+    ),
+    sa.CheckConstraint("slot BETWEEN 0 AND 15", name="slot_range"),
 )
 
 deployment = sa.Table(

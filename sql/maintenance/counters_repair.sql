@@ -3,11 +3,13 @@
 -- live: yes
 -- transaction: yes
 --
--- The counters (sql/migrations/0016_counters.sql): all blogs (blog_count_slots, summed), each
--- user's blogs and favorites (user_blog_counts, user_favorite_counts), each tag's blogs (tags.blog_count) and each blog's
--- favorites (blogs.favorites_count). Triggers keep them in every writing transaction, so drift
--- means rows written with the triggers disabled, or a counter edited by hand. Each statement
--- lists what was wrong (stored, then counted) and sets it right; --dry-run only lists it.
+-- The counters (sql/migrations/0016_counters.sql, 0022_counter_slots.sql): all blogs
+-- (blog_count_slots, summed), each user's blogs and favorites (user_blog_counts,
+-- user_favorite_counts, summed over the user's slots), each tag's blogs (tags.blog_count) and
+-- each blog's favorites (blogs.favorites_count). Triggers keep them in every writing
+-- transaction, so drift means rows written with the triggers disabled, or a counter edited by
+-- hand. Each statement lists what was wrong (stored, then counted) and sets it right; --dry-run
+-- only lists it.
 -- Writes to blogs, blog_tags and favorites wait while this runs (about a second per million
 -- blogs), so the counts and the rows agree when it commits; reads go on.
 
@@ -33,34 +35,44 @@ SELECT 'blogs' AS counter, NULL::bigint AS id, drift.stored, drift.counted FROM 
 -- Each user's blogs
 WITH counted AS (
     SELECT user_id, count(*) AS n FROM blogs GROUP BY user_id
+), stored AS (
+    SELECT user_id, sum(blog_count)::bigint AS n FROM user_blog_counts GROUP BY user_id
 ), drift AS (
     SELECT coalesce(c.user_id, s.user_id) AS user_id,
-           coalesce(s.blog_count, 0) AS stored,
+           coalesce(s.n, 0) AS stored,
            coalesce(c.n, 0) AS counted
     FROM counted AS c
-    FULL JOIN user_blog_counts AS s ON s.user_id = c.user_id
-    WHERE coalesce(s.blog_count, 0) <> coalesce(c.n, 0)
+    FULL JOIN stored AS s ON s.user_id = c.user_id
+    WHERE coalesce(s.n, 0) <> coalesce(c.n, 0)
+), folded AS (
+    -- The user's count moves to slot 0 and the other slots go.
+    DELETE FROM user_blog_counts AS s USING drift WHERE s.user_id = drift.user_id AND s.slot <> 0
 ), repaired AS (
-    INSERT INTO user_blog_counts (user_id, blog_count)
-    SELECT user_id, counted FROM drift
-    ON CONFLICT (user_id) DO UPDATE SET blog_count = excluded.blog_count
+    INSERT INTO user_blog_counts (user_id, slot, blog_count)
+    SELECT user_id, 0, counted FROM drift
+    ON CONFLICT (user_id, slot) DO UPDATE SET blog_count = excluded.blog_count
 )
 SELECT 'user blogs' AS counter, user_id AS id, stored, counted FROM drift ORDER BY user_id;
 
 -- Each user's favorites
 WITH counted AS (
     SELECT user_id, count(*) AS n FROM favorites GROUP BY user_id
+), stored AS (
+    SELECT user_id, sum(favorite_count)::bigint AS n FROM user_favorite_counts GROUP BY user_id
 ), drift AS (
     SELECT coalesce(c.user_id, s.user_id) AS user_id,
-           coalesce(s.favorite_count, 0) AS stored,
+           coalesce(s.n, 0) AS stored,
            coalesce(c.n, 0) AS counted
     FROM counted AS c
-    FULL JOIN user_favorite_counts AS s ON s.user_id = c.user_id
-    WHERE coalesce(s.favorite_count, 0) <> coalesce(c.n, 0)
+    FULL JOIN stored AS s ON s.user_id = c.user_id
+    WHERE coalesce(s.n, 0) <> coalesce(c.n, 0)
+), folded AS (
+    -- The user's count moves to slot 0 and the other slots go.
+    DELETE FROM user_favorite_counts AS s USING drift WHERE s.user_id = drift.user_id AND s.slot <> 0
 ), repaired AS (
-    INSERT INTO user_favorite_counts (user_id, favorite_count)
-    SELECT user_id, counted FROM drift
-    ON CONFLICT (user_id) DO UPDATE SET favorite_count = excluded.favorite_count
+    INSERT INTO user_favorite_counts (user_id, slot, favorite_count)
+    SELECT user_id, 0, counted FROM drift
+    ON CONFLICT (user_id, slot) DO UPDATE SET favorite_count = excluded.favorite_count
 )
 SELECT 'user favorites' AS counter, user_id AS id, stored, counted FROM drift ORDER BY user_id;
 

@@ -25,10 +25,10 @@ WITH reader AS (
     ORDER BY b.created_at DESC, b.id DESC
     LIMIT :walk
 ), known AS (
-    -- The author's blogs, kept by the counter triggers, when no other filter is given (0 for
-    -- no such author); with another filter no counter holds the count.
+    -- The author's blogs, the sum of the slots the counter triggers keep, when no other filter
+    -- is given (0 for no such author); with another filter no counter holds the count.
     SELECT CASE WHEN :tag::text IS NULL AND :favorited::text IS NULL THEN coalesce((
-        SELECT c.blog_count
+        SELECT sum(c.blog_count)::bigint
         FROM user_blog_counts AS c
         WHERE c.user_id = (SELECT u.id FROM users AS u WHERE lower(u.username) = lower(:author))
     ), 0) END AS matched

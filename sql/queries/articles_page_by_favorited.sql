@@ -19,10 +19,10 @@ WITH reader AS (
     ORDER BY fa.blog_created_at DESC, fa.blog_id DESC
     LIMIT :walk
 ), known AS (
-    -- The user's favorites, kept by the counter triggers, when no tag is given (0 for no such
-    -- user); with a tag no counter holds the count.
+    -- The user's favorites, the sum of the slots the counter triggers keep, when no tag is
+    -- given (0 for no such user); with a tag no counter holds the count.
     SELECT CASE WHEN :tag::text IS NULL THEN coalesce((
-        SELECT c.favorite_count
+        SELECT sum(c.favorite_count)::bigint
         FROM user_favorite_counts AS c
         WHERE c.user_id = (SELECT u.id FROM users AS u WHERE lower(u.username) = lower(:favorited))
     ), 0) END AS matched

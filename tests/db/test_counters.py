@@ -9,6 +9,7 @@ import asyncpg
 import pytest
 
 from service.db import maintenance
+from service.db.urls import asyncpg_dsn
 from service.testing.accounts import PASSWORD, sign_up_with
 from service.testing.app import settings_for
 from service.testing.databases import ScratchDatabase, connect
@@ -24,13 +25,16 @@ SELECT 'blogs' AS counter, NULL::bigint AS id,
        (SELECT sum(blog_count)::bigint FROM blog_count_slots) AS stored,
        (SELECT count(*) FROM blogs) AS counted
 UNION ALL
-SELECT 'user blogs', u.id, coalesce(c.blog_count, 0),
+SELECT 'user blogs', u.id,
+       (SELECT coalesce(sum(blog_count), 0)::bigint FROM user_blog_counts WHERE user_id = u.id),
        (SELECT count(*) FROM blogs WHERE user_id = u.id)
-FROM users AS u LEFT JOIN user_blog_counts AS c ON c.user_id = u.id
+FROM users AS u
 UNION ALL
-SELECT 'user favorites', u.id, coalesce(c.favorite_count, 0),
+SELECT 'user favorites', u.id,
+       (SELECT coalesce(sum(favorite_count), 0)::bigint FROM user_favorite_counts
+        WHERE user_id = u.id),
        (SELECT count(*) FROM favorites WHERE user_id = u.id)
-FROM users AS u LEFT JOIN user_favorite_counts AS c ON c.user_id = u.id
+FROM users AS u
 UNION ALL
 SELECT 'tag blogs', t.id, t.blog_count, (SELECT count(*) FROM blog_tags WHERE tag_id = t.id)
 FROM tags AS t
@@ -155,7 +159,8 @@ async def test_deleting_a_user_with_5000_tagged_and_favorited_blogs_is_one_bound
     async with connect(url) as conn:
         rows = await counters_against_rows(conn)
         fan_favorites = await conn.fetchval(
-            "SELECT favorite_count FROM user_favorite_counts WHERE user_id = $1", fan.id
+            "SELECT sum(favorite_count)::bigint FROM user_favorite_counts WHERE user_id = $1",
+            fan.id,
         )
         tag_counts = await conn.fetch("SELECT blog_count FROM tags")
     assert drifted(rows) == []
@@ -224,3 +229,78 @@ async def test_counters_repair_lists_drift_and_sets_every_counter_right(
         assert drifted(await counters_against_rows(conn)) == []
     again = await maintenance.run(url=url, script=script, params={})
     assert [result.rows for result in again if result.rows] == []
+
+
+# Each kind of write a counter trigger follows, as SQL for the n-th of the concurrent writers:
+# all by one user, so they share the user's counter as well as the slots of all blogs.
+COUNTER_ROWS = (
+    "SELECT (SELECT count(*) FROM user_blog_counts), (SELECT count(*) FROM user_favorite_counts)"
+)
+WRITES = {
+    "blog written": "INSERT INTO blogs (user_id, title, body) VALUES ($1, 'Blog ' || $2, 'text')",
+    "blog deleted": "DELETE FROM blogs WHERE user_id = $1 AND title = 'Old ' || $2",
+    "favorite made": (
+        "INSERT INTO favorites (user_id, blog_id, blog_created_at) "
+        "SELECT $1, id, created_at FROM blogs WHERE title = 'Old ' || $2"
+    ),
+    "favorite removed": (
+        "DELETE FROM favorites WHERE user_id = $1 "
+        "AND blog_id = (SELECT id FROM blogs WHERE title = 'Old ' || $2)"
+    ),
+}
+
+
+@pytest.mark.parametrize("write", WRITES)
+async def test_concurrent_writers_of_one_user_never_wait_for_each_others_counters(
+    scratch_database: ScratchDatabase, write: str
+) -> None:
+    # More open transactions than the 8 slots and the one row per user before 0022: each
+    # statement must finish while all the others still hold what they changed.
+    writers = 12
+    url = await scratch_database()
+    async with connect(url) as conn:
+        user_id = await conn.fetchval(
+            "INSERT INTO users (name, email, password_hash) "
+            "VALUES ('Busy', 'busy@example.com', 'x') RETURNING id"
+        )
+        await conn.execute(
+            "INSERT INTO blogs (user_id, title, body) "
+            "SELECT $1, 'Old ' || i, 'text' FROM generate_series(0, $2 - 1) AS i",
+            user_id,
+            writers,
+        )
+        if write == "favorite removed":
+            await conn.execute(
+                "INSERT INTO favorites (user_id, blog_id, blog_created_at) "
+                "SELECT $1, id, created_at FROM blogs",
+                user_id,
+            )
+    connections = [await asyncpg.connect(asyncpg_dsn(url)) for _ in range(writers)]
+    try:
+        for n, held in enumerate(connections):
+            await held.execute("BEGIN")
+            await held.execute("SET LOCAL lock_timeout = '2s'")
+            await held.execute(WRITES[write], user_id, str(n))
+        for held in connections:
+            await held.execute("COMMIT")
+    finally:
+        for held in connections:
+            await held.close()
+
+    async with connect(url) as conn:
+        assert drifted(await counters_against_rows(conn)) == []
+        before = tuple(await conn.fetchrow(COUNTER_ROWS))
+        # One writer at a time adds to slot 0, which exists once the user has a row.
+        await conn.execute(
+            "INSERT INTO blogs (user_id, title, body) VALUES ($1, 'One more', 'text')", user_id
+        )
+        await conn.execute(
+            "INSERT INTO favorites (user_id, blog_id, blog_created_at) "
+            "SELECT $1, id, created_at FROM blogs WHERE title = 'One more'",
+            user_id,
+        )
+        after = tuple(await conn.fetchrow(COUNTER_ROWS))
+        assert drifted(await counters_against_rows(conn)) == []
+    # Each concurrent writer took a slot of its own: as many rows as writers at once.
+    assert before[0 if write.startswith("blog") else 1] == writers
+    assert after == tuple(max(rows, 1) for rows in before)
