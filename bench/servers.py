@@ -23,6 +23,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 TREES = ROOT / "bench" / "results" / "trees"
@@ -65,6 +66,22 @@ def parse(name: str) -> Spec:
         raise ValueError(f"{name!r}: only ours can be served at another commit")
     pairs = (pair.partition("=") for pair in match["env"].split("+") if pair)
     return Spec(name, match["base"], match["rev"], tuple((k, v) for k, _, v in pairs))
+
+
+def own_database(variant: str) -> bool:
+    """Ours at another commit on a database of its own: seeded at another moment, so its rows'
+    timestamps differ from ours (the seed dates rows back from its start)."""
+    spec = parse(variant)
+    return spec.rev is not None and "DATABASE_URL" in dict(spec.env)
+
+
+def without_times(content: Any) -> Any:
+    """JSON less every `*_at` field, for comparing with a variant on a database of its own."""
+    if isinstance(content, dict):
+        return {k: without_times(v) for k, v in content.items() if not k.endswith("_at")}
+    if isinstance(content, list):
+        return [without_times(item) for item in content]
+    return content
 
 
 def _git(*args: str) -> str:
