@@ -59,6 +59,7 @@ class Settings(BaseSettings):
     read_cache: bool = True
     read_cache_max_mb: int = Field(default=64, ge=1)
     read_cache_max_age_seconds: float = Field(default=60.0, gt=0)
+    read_cache_announce_seconds: float = Field(default=0.01, gt=0, le=1)
 
     max_body_bytes: int = Field(default=1024 * 1024, ge=1)
     max_body_bytes_in_flight: int = Field(default=64 * 1024 * 1024, ge=1)

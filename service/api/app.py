@@ -92,6 +92,7 @@ def _read_cache(
         on_invalidate=store.invalidate,
         on_up=store.listener_up,
         on_down=store.listener_down,
+        announce_seconds=settings.read_cache_announce_seconds,
     )
     return store, listener
 

@@ -1,5 +1,11 @@
-"""One connection per worker that LISTENs for the `read_cache` notifications the triggers of
-sql/migrations/0017_read_cache_notify.sql send on commit.
+"""One connection per worker that LISTENs for the `read_cache` notifications, and announces what
+writers queued for them (sql/migrations/0023_read_cache_changes.sql).
+
+Writers do not NOTIFY: PostgreSQL makes every notifying commit wait for the one before it. Their
+transactions queue the keys they changed in `read_cache_changes`, and every listener calls
+`read_cache_announce()` each `announce_seconds`: it sends the committed keys on `read_cache` to
+every listener and deletes them, in one transaction. That call is also the check that the
+connection still answers.
 
 It is a connection of its own, outside the pool, to the primary server itself: replicas deliver
 no notifications, and a transaction pooler (PgBouncer) cannot hold a LISTEN, so behind one it is
@@ -7,8 +13,8 @@ DATABASE_DIRECT_URL. It is opened through `connect_to_primary`, so with a URL na
 hosts each new connection finds the server that takes writes now, after a failover too.
 
 `on_up` is called once the LISTEN is in place, `on_down` whenever the connection is lost (killed,
-the server restarting, the network) or cannot be made; it is then made again, with a growing
-pause. A connection that silently stops answering is found by a ping every `ping_seconds`.
+the server restarting, the network), cannot be made, or fails to announce; it is then made again,
+with a growing pause.
 """
 
 import asyncio
@@ -28,6 +34,7 @@ CHANNEL = "read_cache"
 APPLICATION_NAME = "blog-api-listener"
 
 _LOST: tuple[type[BaseException], ...] = (*UNAVAILABLE_ERRORS, asyncpg.PostgresError)
+_ANNOUNCE = "SELECT read_cache_announce()"
 _FIRST_PAUSE = 0.05
 _LONGEST_PAUSE = 2.0
 
@@ -40,14 +47,16 @@ class InvalidationListener:
         on_invalidate: Callable[[list[str]], None],
         on_up: Callable[[], None],
         on_down: Callable[[], None],
-        ping_seconds: float = 1.0,
+        announce_seconds: float = 0.01,
+        answer_timeout: float = 1.0,
         connect_timeout: float = 5.0,
     ) -> None:
         self._url = url
         self._on_invalidate = on_invalidate
         self._on_up = on_up
         self._on_down = on_down
-        self._ping_seconds = ping_seconds
+        self._announce_seconds = announce_seconds
+        self._answer_timeout = answer_timeout
         self._connect_timeout = connect_timeout
         self._task: asyncio.Task[None] | None = None
         self.backend_pid: int | None = None
@@ -94,10 +103,9 @@ class InvalidationListener:
             self.backend_pid = conn.get_server_pid()
             self._on_up()
             while not lost.is_set():
+                await conn.fetchval(_ANNOUNCE, timeout=self._answer_timeout)
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(lost.wait(), self._ping_seconds)
-                    continue
-                await conn.fetchval("SELECT 1", timeout=self._ping_seconds)
+                    await asyncio.wait_for(lost.wait(), self._announce_seconds)
             logger.warning("read cache listener lost", extra={"error": "connection closed"})
         finally:
             conn.terminate()

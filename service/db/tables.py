@@ -250,3 +250,13 @@ rate_limits = sa.Table(
     sa.Index("ix_rate_limits_window_ends", "window_ends"),
     prefixes=["UNLOGGED"],
 )
+
+# What writers changed, queued for the read cache's listeners to announce (the payloads of
+# sql/migrations/0023_read_cache_changes.sql): rows live milliseconds, so no key and no WAL.
+read_cache_changes = sa.Table(
+    "read_cache_changes",
+    metadata,
+    sa.Column("payload", sa.Text, nullable=False),
+    prefixes=["UNLOGGED"],
+    postgresql_with={"autovacuum_vacuum_threshold": 100, "autovacuum_vacuum_scale_factor": 0},
+)

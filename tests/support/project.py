@@ -15,7 +15,8 @@ OUR_INDEXES = {
     name
     for table in metadata.tables.values()
     for name in [
-        table.primary_key.name,
+        # The read cache's queue has no primary key.
+        *([table.primary_key.name] if table.primary_key.columns else []),
         *(index.name for index in table.indexes),
         *(c.name for c in table.constraints if isinstance(c, sa.UniqueConstraint)),
     ]
