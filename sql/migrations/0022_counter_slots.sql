@@ -7,11 +7,15 @@
 --
 -- All blogs: 64 slots (the sum is still read from one page).
 -- Each user's blogs and favorites: up to 16 rows per user, (user_id, slot), summed on read. A
--- writer adds to the lowest slot no other writing transaction holds (user_counter_slot), so a
--- user who writes from one connection keeps one row, and k concurrent writers make about k. A
--- row may go below zero (a blog counted in one slot and uncounted in another): only the sum
--- means anything. A deletion never makes a row for a user who is gone (the cascade of a deleted
--- user removes that user's rows; the foreign key would refuse a new one).
+-- statement that counts for one user (a blog written or deleted, a favorite made or removed)
+-- adds to the lowest slot no other writing transaction holds (user_counter_slot), so a user who
+-- writes from one connection keeps one row, and k concurrent writers make about k. A statement
+-- that counts for several users (the favorites a blog's deletion cascades to, a bulk insert)
+-- adds to each one's slot 0, in user order, as before: one advisory lock per user would fill
+-- PostgreSQL's lock table for a blog favorited by thousands. A row may go below zero (a blog
+-- counted in one slot and uncounted in another): only the sum means anything. A deletion never
+-- makes a row for a user who is gone (the cascade of a deleted user removes that user's rows;
+-- the foreign key would refuse a new one).
 
 -- The checks are replaced by wider ones, the primary keys by keys with the slot: each is
 -- validated at once, since the tables are small and wait for this migration anyway.
@@ -85,7 +89,8 @@ BEGIN
         )
     )
     INSERT INTO user_blog_counts AS c (user_id, slot, blog_count)
-    SELECT a.user_id, user_counter_slot(1, a.user_id), a.n
+    SELECT a.user_id, CASE WHEN (SELECT count(*) FROM added) = 1
+        THEN user_counter_slot(1, a.user_id) ELSE 0 END, a.n
     FROM added AS a
     ORDER BY a.user_id
     ON CONFLICT (user_id, slot) DO UPDATE SET blog_count = c.blog_count + excluded.blog_count;
@@ -112,7 +117,8 @@ BEGIN
         )
     )
     INSERT INTO user_blog_counts AS c (user_id, slot, blog_count)
-    SELECT g.user_id, user_counter_slot(1, g.user_id), -g.n
+    SELECT g.user_id, CASE WHEN (SELECT count(*) FROM gone) = 1
+        THEN user_counter_slot(1, g.user_id) ELSE 0 END, -g.n
     FROM gone AS g
     WHERE EXISTS (SELECT FROM users AS u WHERE u.id = g.user_id)
     ORDER BY g.user_id
@@ -140,7 +146,8 @@ BEGIN
         SELECT user_id, count(*) AS n FROM new_favorites GROUP BY user_id
     )
     INSERT INTO user_favorite_counts AS c (user_id, slot, favorite_count)
-    SELECT p.user_id, user_counter_slot(2, p.user_id), p.n
+    SELECT p.user_id, CASE WHEN (SELECT count(*) FROM per_user) = 1
+        THEN user_counter_slot(2, p.user_id) ELSE 0 END, p.n
     FROM per_user AS p
     ORDER BY p.user_id
     ON CONFLICT (user_id, slot) DO UPDATE
@@ -168,7 +175,8 @@ BEGIN
         SELECT user_id, count(*) AS n FROM old_favorites GROUP BY user_id
     )
     INSERT INTO user_favorite_counts AS c (user_id, slot, favorite_count)
-    SELECT p.user_id, user_counter_slot(2, p.user_id), -p.n
+    SELECT p.user_id, CASE WHEN (SELECT count(*) FROM per_user) = 1
+        THEN user_counter_slot(2, p.user_id) ELSE 0 END, -p.n
     FROM per_user AS p
     WHERE EXISTS (SELECT FROM users AS u WHERE u.id = p.user_id)
     ORDER BY p.user_id

@@ -304,3 +304,33 @@ async def test_concurrent_writers_of_one_user_never_wait_for_each_others_counter
     # Each concurrent writer took a slot of its own: as many rows as writers at once.
     assert before[0 if write.startswith("blog") else 1] == writers
     assert after == tuple(max(rows, 1) for rows in before)
+
+
+async def test_a_blog_favorited_by_thousands_is_favorited_and_deleted_in_one_statement_each(
+    scratch_database: ScratchDatabase,
+) -> None:
+    # More users than PostgreSQL's lock table holds locks (by default 64 a connection, 100
+    # connections, and some room to spare: 20,000 advisory locks in one transaction fail):
+    # a statement counting for many users must not take a lock per user to pick their slots.
+    fans = 25_000
+    url = await scratch_database()
+    async with connect(url) as conn:
+        await conn.execute(
+            "INSERT INTO users (name, email, password_hash) "
+            "SELECT 'Fan ' || i, 'fan' || i || '@example.com', 'x' "
+            "FROM generate_series(1, $1) AS i",
+            fans,
+        )
+        blog_id = await conn.fetchval(
+            "INSERT INTO blogs (user_id, title, body) "
+            "VALUES ((SELECT min(id) FROM users), 'Loved', 'text') RETURNING id"
+        )
+        await conn.execute(
+            "INSERT INTO favorites (user_id, blog_id, blog_created_at) "
+            "SELECT u.id, b.id, b.created_at FROM users AS u, blogs AS b"
+        )
+        assert await conn.fetchval("SELECT favorites_count FROM blogs") == fans
+        assert drifted(await counters_against_rows(conn)) == []
+        await conn.execute("DELETE FROM blogs WHERE id = $1", blog_id)
+        assert drifted(await counters_against_rows(conn)) == []
+        assert await conn.fetchval("SELECT sum(favorite_count) FROM user_favorite_counts") == 0
