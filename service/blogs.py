@@ -3,9 +3,9 @@
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
-from pydantic import TypeAdapter
+from pydantic import BaseModel, TypeAdapter
 
 from service.db import queries
 from service.db.database import Connection, Row
@@ -307,35 +307,45 @@ FEED_COUNT_CAP = 1_000
 FEED_MAX_OFFSET = 1_000
 
 
+ItemT = TypeVar("ItemT", bound=BaseModel)
+
+
 @dataclass(frozen=True)
-class OffsetPage:
-    items: list[Blog]
+class OffsetPage(Generic[ItemT]):
+    items: list[ItemT]
     count: int
     """How many blogs match: exact, or (combined filters, the feed) exact up to a cap."""
 
 
-def _offset_page(rows: list[Row], cap: int | None) -> OffsetPage:
+def _offset_page(
+    rows: list[Row], cap: int | None, items: TypeAdapter[list[ItemT]]
+) -> OffsetPage[ItemT]:
     matched = rows[0]["matched"] if rows else 0
     page = sorted((row for row in rows if row["id"] is not None), key=lambda row: row["n"])
-    items = _blogs(page)
-    return OffsetPage(items=items, count=matched if cap is None else min(matched, cap))
+    validated = items.validate_python([_blog_fields(row) for row in page])
+    return OffsetPage(items=validated, count=matched if cap is None else min(matched, cap))
 
 
 async def list_blogs_by_offset(
     *,
     db: Connection,
+    items: TypeAdapter[list[ItemT]],
     limit: int,
     offset: int = 0,
     author: str | None = None,
     tag: str | None = None,
     favorited: str | None = None,
     reader: TokenClaims | None = None,
-) -> OffsetPage:
+) -> OffsetPage[ItemT]:
     """An offset page of blogs, newest first, with how many match: all of them, or those by an
     author, carrying a tag and/or favorited by a user (usernames in any letter case), in any
     combination. One statement, walking the index of the most selective filter given (the
     author's blogs, then the user's favorites, then the tag's blogs). The count is exact for
-    none or one filter (a counter), and exact up to COUNT_CAP for combined filters."""
+    none or one filter (a counter), and exact up to COUNT_CAP for combined filters.
+
+    `items` validates the page: a list of `Blog`, or of any model made from a blog's fields as
+    `Blog` names them (by its field names or validation aliases; the fields it lacks are left
+    out), so that a page in another API's shape is validated once, straight from the rows."""
     combined = sum(value is not None for value in (author, tag, favorited)) > 1
     walk = max(COUNT_CAP + 1, offset + limit) if combined else offset + limit
     page = {"walk": walk, "offset": offset, "limit": limit} | reader_params(reader)
@@ -351,13 +361,19 @@ async def list_blogs_by_offset(
         rows = await db.fetch_rows(queries.ARTICLES_PAGE_BY_TAG, tag=tag, **page)
     else:
         rows = await db.fetch_rows(queries.ARTICLES_PAGE, **page)
-    return _offset_page(rows, COUNT_CAP if combined else None)
+    return _offset_page(rows, COUNT_CAP if combined else None, items)
 
 
 async def feed_by_offset(
-    *, db: Connection, reader: TokenClaims, limit: int, offset: int = 0
-) -> OffsetPage:
-    """An offset page of the reader's feed, newest first, with its size up to FEED_COUNT_CAP."""
+    *,
+    db: Connection,
+    items: TypeAdapter[list[ItemT]],
+    reader: TokenClaims,
+    limit: int,
+    offset: int = 0,
+) -> OffsetPage[ItemT]:
+    """An offset page of the reader's feed, newest first, with its size up to FEED_COUNT_CAP.
+    `items` validates the page, as in `list_blogs_by_offset`."""
     cap = FEED_COUNT_CAP
     rows = await db.fetch_rows(
         queries.ARTICLES_FEED,
@@ -366,7 +382,7 @@ async def feed_by_offset(
         limit=limit,
         **reader_params(reader),
     )
-    page = _offset_page(rows, cap)
+    page = _offset_page(rows, cap, items)
     # As in `feed`: only an empty feed spends a statement making sure the token is still good.
     if page.count == 0 and not await reader_current(db=db, claims=reader):
         raise AuthenticationFailed(_TOKEN_INVALID)

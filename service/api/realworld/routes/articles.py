@@ -23,12 +23,13 @@ from service.api.realworld.dependencies import (
     SignedInReader,
 )
 from service.api.realworld.models import (
+    LISTED_ARTICLES,
     ArticleResponse,
+    ListedArticle,
     MultipleArticlesResponse,
     NewArticleRequest,
     UpdateArticleRequest,
     article,
-    listed_article,
 )
 from service.api.realworld.openapi import errors
 from service.errors import Conflict, NotFound
@@ -80,10 +81,8 @@ TagFilter = Annotated[
 ]
 
 
-def _articles(page: blogs.OffsetPage) -> MultipleArticlesResponse:
-    return MultipleArticlesResponse(
-        articles=[listed_article(blog) for blog in page.items], articlesCount=page.count
-    )
+def _articles(page: blogs.OffsetPage[ListedArticle]) -> MultipleArticlesResponse:
+    return MultipleArticlesResponse(articles=page.items, articlesCount=page.count)
 
 
 @router.get(
@@ -110,6 +109,7 @@ async def list_articles(
 ) -> MultipleArticlesResponse:
     page = await blogs.list_blogs_by_offset(
         db=db,
+        items=LISTED_ARTICLES,
         limit=limit,
         offset=offset,
         author=author,
@@ -133,7 +133,10 @@ async def list_articles(
 async def feed(
     db: DbDep, reader: SignedInReader, limit: Limit = DEFAULT_PAGE_SIZE, offset: FeedOffset = 0
 ) -> MultipleArticlesResponse:
-    return _articles(await blogs.feed_by_offset(db=db, reader=reader, limit=limit, offset=offset))
+    page = await blogs.feed_by_offset(
+        db=db, items=LISTED_ARTICLES, reader=reader, limit=limit, offset=offset
+    )
+    return _articles(page)
 
 
 @router.get(
