@@ -25,8 +25,20 @@ from service.models import (
 
 def _timestamp(moment: datetime) -> str:
     """ISO 8601 in UTC with microseconds and `Z`, as the spec's clients parse it."""
-    # isoformat, not strftime: two per listed article, and strftime costs about twice as much.
-    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+    # Two per listed article, each called from pydantic's serializer: the fields formatted with
+    # `%` take half the instructions of astimezone, replace and isoformat (or of strftime).
+    # PostgreSQL's times come in UTC already, so they skip the conversion.
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    return "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ" % (  # noqa: UP031 - the fastest here
+        moment.year,
+        moment.month,
+        moment.day,
+        moment.hour,
+        moment.minute,
+        moment.second,
+        moment.microsecond,
+    )
 
 
 Timestamp = Annotated[datetime, PlainSerializer(_timestamp, return_type=str)]

@@ -1,7 +1,10 @@
-"""The RealWorld bodies: a listed article made straight from a blog's fields."""
+"""The RealWorld bodies: a listed article made straight from a blog's fields, and its times."""
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
 
 from service.api.realworld.models import LISTED_ARTICLES
 from service.models import Blog, Profile
@@ -50,3 +53,33 @@ def test_a_listed_article_is_made_from_a_blogs_fields_as_the_data_functions_name
         ),
     ]
     assert list(listed["author"]) == ["username", "bio", "image", "following"]
+
+
+@pytest.mark.parametrize(
+    ("moment", "shown"),
+    [
+        (datetime(2026, 11, 26, 14, 38, 36, 123456, tzinfo=UTC), "2026-11-26T14:38:36.123456Z"),
+        # Whole seconds keep their six zeros (pydantic's own format would drop them).
+        (datetime(2026, 11, 26, 14, 38, 36, tzinfo=UTC), "2026-11-26T14:38:36.000000Z"),
+        (datetime(999, 1, 2, 3, 4, 5, 6, tzinfo=UTC), "0999-01-02T03:04:05.000006Z"),
+        # Another offset, or UTC as another object, is shown in UTC.
+        (
+            datetime(2026, 1, 1, 1, 30, tzinfo=timezone(timedelta(hours=2))),
+            "2025-12-31T23:30:00.000000Z",
+        ),
+        (
+            datetime(2026, 7, 1, 12, 0, tzinfo=ZoneInfo("Europe/Paris")),
+            "2026-07-01T10:00:00.000000Z",
+        ),
+        (datetime(2026, 7, 1, 12, 0, 1, 10, tzinfo=ZoneInfo("UTC")), "2026-07-01T12:00:01.000010Z"),
+    ],
+)
+def test_times_are_utc_with_microseconds_and_z(moment: datetime, shown: str) -> None:
+    [listed] = json.loads(
+        LISTED_ARTICLES.dump_json(
+            LISTED_ARTICLES.validate_python(
+                [_blog(created_at=moment, updated_at=moment).model_dump()]
+            )
+        )
+    )
+    assert listed["createdAt"] == listed["updatedAt"] == shown
