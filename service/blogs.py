@@ -345,7 +345,8 @@ async def list_blogs_by_offset(
 
     `items` validates the page: a list of `Blog`, or of any model made from a blog's fields as
     `Blog` names them (by its field names or validation aliases; the fields it lacks are left
-    out), so that a page in another API's shape is validated once, straight from the rows."""
+    out), so that a page in another API's shape is validated once, straight from the rows. No
+    offset page shows a body: each `body` is ''."""
     combined = sum(value is not None for value in (author, tag, favorited)) > 1
     walk = max(COUNT_CAP + 1, offset + limit) if combined else offset + limit
     page = {"walk": walk, "offset": offset, "limit": limit} | reader_params(reader)

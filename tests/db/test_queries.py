@@ -644,3 +644,17 @@ async def test_every_statement_showing_a_blog_shows_the_card(raw: asyncpg.Connec
     assert {name: cols[-len(card) :] for name, cols in shown.items()} == dict.fromkeys(
         SHOW_BLOGS, card
     )
+
+
+async def test_the_realworld_lists_read_no_body_and_the_native_lists_an_excerpt(
+    seeded: asyncpg.Connection,
+) -> None:
+    named = load_all()
+
+    async def bodies(name: str) -> list[str]:
+        rows = await seeded.fetch(named[name].sql, *named[name].args(SAMPLES[name]))
+        return [row["body"] for row in rows if row["id"] is not None]
+
+    assert await bodies("blogs_page") == ["b" * 200] * 21
+    for name in ("articles_page", "articles_page_by_tag", "articles_feed"):
+        assert await bodies(name) == [""] * 20, name

@@ -3,7 +3,8 @@
 -- that includes it reads a blog_cards row as `c` and has a CTE `reader` (the reader's id, or no
 -- row: anonymous or a stale token version). Each flag is a primary-key probe for the card's blog.
 -- `body_chars`, bound on the include line: a list shows each body's first 1,000 characters
--- (service.models.BODY_EXCERPT), so a page's size is bounded; a single read binds NULL, the whole.
+-- (service.models.BODY_EXCERPT), so a page's size is bounded; a single read binds NULL, the whole;
+-- the RealWorld lists, which show no body, 0.
 c.id,
 c.slug,
 c.title,

@@ -14,7 +14,8 @@ matches AS (
 )
 SELECT total.matched,
        page.n,
-       -- include: blog_card with body_chars = 1000
+       -- No body: a RealWorld list shows none (spec 1.1.0), so each is read as ''.
+       -- include: blog_card with body_chars = 0
 FROM (
     SELECT coalesce((SELECT k.matched FROM known AS k), (SELECT count(*) FROM matches)) AS matched
 ) AS total
