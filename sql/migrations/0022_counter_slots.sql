@@ -7,15 +7,17 @@
 --
 -- All blogs: 64 slots (the sum is still read from one page).
 -- Each user's blogs and favorites: up to 16 rows per user, (user_id, slot), summed on read. A
--- statement that counts for one user (a blog written or deleted, a favorite made or removed)
--- adds to the lowest slot no other writing transaction holds (user_counter_slot), so a user who
--- writes from one connection keeps one row, and k concurrent writers make about k. A statement
--- that counts for several users (the favorites a blog's deletion cascades to, a bulk insert)
--- adds to each one's slot 0, in user order, as before: one advisory lock per user would fill
--- PostgreSQL's lock table for a blog favorited by thousands. A row may go below zero (a blog
--- counted in one slot and uncounted in another): only the sum means anything. A deletion never
--- makes a row for a user who is gone (the cascade of a deleted user removes that user's rows;
--- the foreign key would refuse a new one).
+-- statement that counts for a few users (up to 16: a blog written or deleted, a favorite made or
+-- removed, the favorites of a blog a few users like) adds, for each, to the lowest of slots 1-15
+-- no other writing transaction holds (user_counter_slot), so a user who writes from one
+-- connection keeps one row, and k concurrent writers make about k. A statement that counts for
+-- more users (the favorites of a blog liked by thousands, a bulk insert) adds to each one's slot
+-- 0, in user order, as before: an advisory lock per user would fill PostgreSQL's lock table for
+-- a blog favorited by thousands; slot 0 is never picked by user_counter_slot, so the two ways
+-- never meet on a row. A row may go below zero (a blog counted in one slot and uncounted in
+-- another): only the sum means anything. A deletion never makes a row for a user who is gone
+-- (the cascade of a deleted user removes that user's rows; the foreign key would refuse a new
+-- one).
 
 -- The checks are replaced by wider ones, the primary keys by keys with the slot: each is
 -- validated at once, since the tables are small and wait for this migration anyway.
@@ -51,21 +53,21 @@ ALTER TABLE user_favorite_counts DROP CONSTRAINT pk_user_favorite_counts;
 ALTER TABLE user_favorite_counts
     ADD CONSTRAINT pk_user_favorite_counts PRIMARY KEY USING INDEX pk_user_favorite_counts_slots;
 
--- The slot of a user's counter row that this transaction adds to: the lowest one no other
+-- The slot of a user's counter row that this transaction adds to: the lowest of 1-15 no other
 -- transaction holds. A row lock cannot say so: the row may not exist yet, or exist only in
 -- another transaction not yet committed. So each writer takes a transaction-level advisory lock
 -- on (counter, user, slot), held until it commits, and tries the next slot while one is taken;
--- writers never wait for each other unless all 16 slots are held. `counter`: 1 for blogs, 2 for
+-- writers never wait for each other unless all 15 slots are held. `counter`: 1 for blogs, 2 for
 -- favorites. Two users 2^27 ids apart share lock keys: one of them may skip a free slot.
 CREATE FUNCTION user_counter_slot(counter integer, user_id bigint) RETURNS bigint
 LANGUAGE plpgsql VOLATILE AS $$
 BEGIN
-    FOR slot IN 0..15 LOOP
+    FOR slot IN 1..15 LOOP
         IF pg_try_advisory_xact_lock(counter, ((user_id * 16 + slot) % 2147483648)::integer) THEN
             RETURN slot;
         END IF;
     END LOOP;
-    RETURN txid_current() % 16;
+    RETURN 1 + txid_current() % 15;
 END
 $$;
 
@@ -89,7 +91,7 @@ BEGIN
         )
     )
     INSERT INTO user_blog_counts AS c (user_id, slot, blog_count)
-    SELECT a.user_id, CASE WHEN (SELECT count(*) FROM added) = 1
+    SELECT a.user_id, CASE WHEN (SELECT count(*) FROM added) <= 16
         THEN user_counter_slot(1, a.user_id) ELSE 0 END, a.n
     FROM added AS a
     ORDER BY a.user_id
@@ -117,7 +119,7 @@ BEGIN
         )
     )
     INSERT INTO user_blog_counts AS c (user_id, slot, blog_count)
-    SELECT g.user_id, CASE WHEN (SELECT count(*) FROM gone) = 1
+    SELECT g.user_id, CASE WHEN (SELECT count(*) FROM gone) <= 16
         THEN user_counter_slot(1, g.user_id) ELSE 0 END, -g.n
     FROM gone AS g
     WHERE EXISTS (SELECT FROM users AS u WHERE u.id = g.user_id)
@@ -146,7 +148,7 @@ BEGIN
         SELECT user_id, count(*) AS n FROM new_favorites GROUP BY user_id
     )
     INSERT INTO user_favorite_counts AS c (user_id, slot, favorite_count)
-    SELECT p.user_id, CASE WHEN (SELECT count(*) FROM per_user) = 1
+    SELECT p.user_id, CASE WHEN (SELECT count(*) FROM per_user) <= 16
         THEN user_counter_slot(2, p.user_id) ELSE 0 END, p.n
     FROM per_user AS p
     ORDER BY p.user_id
@@ -175,7 +177,7 @@ BEGIN
         SELECT user_id, count(*) AS n FROM old_favorites GROUP BY user_id
     )
     INSERT INTO user_favorite_counts AS c (user_id, slot, favorite_count)
-    SELECT p.user_id, CASE WHEN (SELECT count(*) FROM per_user) = 1
+    SELECT p.user_id, CASE WHEN (SELECT count(*) FROM per_user) <= 16
         THEN user_counter_slot(2, p.user_id) ELSE 0 END, -p.n
     FROM per_user AS p
     WHERE EXISTS (SELECT FROM users AS u WHERE u.id = p.user_id)
