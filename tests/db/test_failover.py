@@ -90,7 +90,11 @@ async def test_no_acknowledged_write_is_lost_when_the_primary_dies(
         assert done.returncode == 0, done.stdout + done.stderr
     refused = traffic.write_statuses[503] + traffic.read_statuses[503]
     counted = _metric(metrics, "blog_api_failover_refusals_total")
-    assert 0 < counted <= refused if refused else counted == 0
+    assert 0 < counted <= refused if refused else counted == 0, (
+        f"{counted} failover refusals counted, {refused} 503s seen; writes "
+        f"{dict(traffic.write_statuses)}, reads {dict(traffic.read_statuses)}; "
+        f"{re.findall(r'^blog_api_refusals_total.*$', metrics, re.MULTILINE)}"
+    )
 
 
 async def _service_command(url: str, *args: str) -> subprocess.CompletedProcess[str]:
