@@ -13,8 +13,8 @@
 -- connection keeps one row, and k concurrent writers make about k. A statement that counts for
 -- more users (the favorites of a blog liked by thousands, a bulk insert) adds to each one's slot
 -- 0, in user order, as before: an advisory lock per user would fill PostgreSQL's lock table for
--- a blog favorited by thousands; slot 0 is never picked by user_counter_slot, so the two ways
--- never meet on a row. A row may go below zero (a blog counted in one slot and uncounted in
+-- a blog favorited by thousands; slot 0 is kept for those statements alone, so the two ways
+-- never meet on a row (user_counter_slot says which). A row may go below zero (a blog counted in one slot and uncounted in
 -- another): only the sum means anything. A deletion never makes a row for a user who is gone
 -- (the cascade of a deleted user removes that user's rows; the foreign key would refuse a new
 -- one).
@@ -53,15 +53,19 @@ ALTER TABLE user_favorite_counts DROP CONSTRAINT pk_user_favorite_counts;
 ALTER TABLE user_favorite_counts
     ADD CONSTRAINT pk_user_favorite_counts PRIMARY KEY USING INDEX pk_user_favorite_counts_slots;
 
--- The slot of a user's counter row that this transaction adds to: the lowest of 1-15 no other
--- transaction holds. A row lock cannot say so: the row may not exist yet, or exist only in
--- another transaction not yet committed. So each writer takes a transaction-level advisory lock
--- on (counter, user, slot), held until it commits, and tries the next slot while one is taken;
--- writers never wait for each other unless all 15 slots are held. `counter`: 1 for blogs, 2 for
--- favorites. Two users 2^27 ids apart share lock keys: one of them may skip a free slot.
-CREATE FUNCTION user_counter_slot(counter integer, user_id bigint) RETURNS bigint
+-- The slot of a user's counter row that this transaction adds to, for a statement that counts
+-- for `users` users: the lowest of 1-15 no other transaction holds, or 0 past 16 users. A row lock
+-- cannot say which slot is free: the row may not exist yet, or exist only in another transaction
+-- not yet committed. So each writer takes a transaction-level advisory lock on (counter, user,
+-- slot), held until it commits, and tries the next slot while one is taken; writers never wait
+-- for each other unless all 15 slots are held. `counter`: 1 for blogs, 2 for favorites. Two users
+-- 2^27 ids apart share lock keys: one of them may skip a free slot.
+CREATE FUNCTION user_counter_slot(counter integer, user_id bigint, users bigint) RETURNS bigint
 LANGUAGE plpgsql VOLATILE AS $$
 BEGIN
+    IF users > 16 THEN
+        RETURN 0;
+    END IF;
     FOR slot IN 1..15 LOOP
         IF pg_try_advisory_xact_lock(counter, ((user_id * 16 + slot) % 2147483648)::integer) THEN
             RETURN slot;
@@ -91,8 +95,7 @@ BEGIN
         )
     )
     INSERT INTO user_blog_counts AS c (user_id, slot, blog_count)
-    SELECT a.user_id, CASE WHEN (SELECT count(*) FROM added) <= 16
-        THEN user_counter_slot(1, a.user_id) ELSE 0 END, a.n
+    SELECT a.user_id, user_counter_slot(1, a.user_id, (SELECT count(*) FROM added)), a.n
     FROM added AS a
     ORDER BY a.user_id
     ON CONFLICT (user_id, slot) DO UPDATE SET blog_count = c.blog_count + excluded.blog_count;
@@ -119,8 +122,7 @@ BEGIN
         )
     )
     INSERT INTO user_blog_counts AS c (user_id, slot, blog_count)
-    SELECT g.user_id, CASE WHEN (SELECT count(*) FROM gone) <= 16
-        THEN user_counter_slot(1, g.user_id) ELSE 0 END, -g.n
+    SELECT g.user_id, user_counter_slot(1, g.user_id, (SELECT count(*) FROM gone)), -g.n
     FROM gone AS g
     WHERE EXISTS (SELECT FROM users AS u WHERE u.id = g.user_id)
     ORDER BY g.user_id
@@ -148,8 +150,7 @@ BEGIN
         SELECT user_id, count(*) AS n FROM new_favorites GROUP BY user_id
     )
     INSERT INTO user_favorite_counts AS c (user_id, slot, favorite_count)
-    SELECT p.user_id, CASE WHEN (SELECT count(*) FROM per_user) <= 16
-        THEN user_counter_slot(2, p.user_id) ELSE 0 END, p.n
+    SELECT p.user_id, user_counter_slot(2, p.user_id, (SELECT count(*) FROM per_user)), p.n
     FROM per_user AS p
     ORDER BY p.user_id
     ON CONFLICT (user_id, slot) DO UPDATE
@@ -177,8 +178,7 @@ BEGIN
         SELECT user_id, count(*) AS n FROM old_favorites GROUP BY user_id
     )
     INSERT INTO user_favorite_counts AS c (user_id, slot, favorite_count)
-    SELECT p.user_id, CASE WHEN (SELECT count(*) FROM per_user) <= 16
-        THEN user_counter_slot(2, p.user_id) ELSE 0 END, -p.n
+    SELECT p.user_id, user_counter_slot(2, p.user_id, (SELECT count(*) FROM per_user)), -p.n
     FROM per_user AS p
     WHERE EXISTS (SELECT FROM users AS u WHERE u.id = p.user_id)
     ORDER BY p.user_id
