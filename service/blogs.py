@@ -82,12 +82,20 @@ def _blog(row: Row) -> Blog:
     return Blog.model_validate(_blog_fields(row))
 
 
+ItemT = TypeVar("ItemT", bound=BaseModel)
+
 # A page of blogs validated in one call: half the time of a model per row (E2's 20 blogs).
 _BLOG_LIST = TypeAdapter(list[Blog])
 
 
+def _validated(rows: Iterable[Row], items: TypeAdapter[list[ItemT]]) -> list[ItemT]:
+    """Rows of the named blog queries as one list validated by `items` (of `Blog`, or of another
+    shape made from a blog's fields)."""
+    return items.validate_python([_blog_fields(row) for row in rows])
+
+
 def _blogs(rows: Iterable[Row]) -> list[Blog]:
-    return _BLOG_LIST.validate_python([_blog_fields(row) for row in rows])
+    return _validated(rows, _BLOG_LIST)
 
 
 def _page(rows: list[Row], limit: int) -> tuple[list[Blog], BlogKey | None]:
@@ -307,9 +315,6 @@ FEED_COUNT_CAP = 1_000
 FEED_MAX_OFFSET = 1_000
 
 
-ItemT = TypeVar("ItemT", bound=BaseModel)
-
-
 @dataclass(frozen=True)
 class OffsetPage(Generic[ItemT]):
     items: list[ItemT]
@@ -322,8 +327,9 @@ def _offset_page(
 ) -> OffsetPage[ItemT]:
     matched = rows[0]["matched"] if rows else 0
     page = sorted((row for row in rows if row["id"] is not None), key=lambda row: row["n"])
-    validated = items.validate_python([_blog_fields(row) for row in page])
-    return OffsetPage(items=validated, count=matched if cap is None else min(matched, cap))
+    return OffsetPage(
+        items=_validated(page, items), count=matched if cap is None else min(matched, cap)
+    )
 
 
 async def list_blogs_by_offset(
