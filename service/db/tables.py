@@ -90,7 +90,8 @@ sa.Index(
 sa.Index("ix_blogs_search_vector", blogs.c.search_vector, postgresql_using="gin")
 sa.Index("uq_blogs_slug", blogs.c.slug, unique=True)
 
-# Each tag once, with the number of blogs carrying it (kept by the triggers tg_blog_tags_counts_*).
+# Each tag once, with the number of blogs carrying it (kept by the triggers tg_blog_tags_counts_*):
+# blog_count plus the tag's rows of tag_blog_counts.
 tags = sa.Table(
     "tags",
     metadata,
@@ -102,7 +103,6 @@ tags = sa.Table(
         "char_length(name) BETWEEN 1 AND 40 AND name = btrim(name) AND name !~ '[[:cntrl:],]'",
         name="name_format",
     ),
-    sa.CheckConstraint("blog_count >= 0", name="blog_count_positive"),
 )
 sa.Index("ix_tags_blog_count_name", tags.c.blog_count.desc(), tags.c.name)
 
@@ -228,6 +228,21 @@ user_favorite_counts = sa.Table(
         "slot", sa.BigInteger, primary_key=True, autoincrement=False, server_default=sa.text("0")
     ),
     sa.CheckConstraint("slot BETWEEN 0 AND 15", name="slot_range"),
+)
+
+# The part of a tag's count that writers added while another transaction held the tag's row
+# (sql/migrations/0024_tag_count_slots.sql): up to 15 rows per tag, folded into tags.blog_count
+# by the next writer that takes that row.
+tag_blog_counts = sa.Table(
+    "tag_blog_counts",
+    metadata,
+    sa.Column(
+        "tag_id", sa.BigInteger, sa.ForeignKey(tags.c.id, ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("slot", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("blog_count", sa.BigInteger, nullable=False, server_default=sa.text("0")),
+    sa.CheckConstraint("slot BETWEEN 1 AND 15", name="slot_range"),
+    postgresql_with={"autovacuum_vacuum_threshold": 200, "autovacuum_vacuum_scale_factor": 0},
 )
 
 deployment = sa.Table(

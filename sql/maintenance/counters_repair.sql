@@ -3,10 +3,11 @@
 -- live: yes
 -- transaction: yes
 --
--- The counters (sql/migrations/0016_counters.sql, 0022_counter_slots.sql): all blogs
--- (blog_count_slots, summed), each user's blogs and favorites (user_blog_counts,
--- user_favorite_counts, summed over the user's slots), each tag's blogs (tags.blog_count) and
--- each blog's favorites (blogs.favorites_count). Triggers keep them in every writing
+-- The counters (sql/migrations/0016_counters.sql, 0022_counter_slots.sql,
+-- 0024_tag_count_slots.sql): all blogs (blog_count_slots, summed), each user's blogs and
+-- favorites (user_blog_counts, user_favorite_counts, summed over the user's slots), each tag's
+-- blogs (tags.blog_count plus the tag's tag_blog_counts, which are folded into it) and each
+-- blog's favorites (blogs.favorites_count). Triggers keep them in every writing
 -- transaction, so drift means rows written with the triggers disabled, or a counter edited by
 -- hand. Each statement lists what was wrong (stored, then counted) and sets it right; --dry-run
 -- only lists it.
@@ -78,14 +79,28 @@ SELECT 'user favorites' AS counter, user_id AS id, stored, counted FROM drift OR
 
 -- Each tag's blogs
 WITH counted AS (
-    SELECT t.id, t.blog_count AS stored, count(bt.blog_id) AS counted
+    SELECT t.id,
+           t.blog_count
+           + coalesce((SELECT sum(s.blog_count) FROM tag_blog_counts AS s WHERE s.tag_id = t.id), 0)
+           AS stored,
+           (SELECT count(*) FROM blog_tags AS bt WHERE bt.tag_id = t.id) AS counted
     FROM tags AS t
-    LEFT JOIN blog_tags AS bt ON bt.tag_id = t.id
-    GROUP BY t.id
 ), drift AS (
     SELECT * FROM counted WHERE stored <> counted
+), folded AS (
+    -- Every tag's slot rows go into its row, drifted or not: the most used tags are then read
+    -- from the index alone (tags_top.sql).
+    DELETE FROM tag_blog_counts AS s
+    USING tags AS t
+    WHERE t.id = s.tag_id
+    RETURNING s.tag_id, s.blog_count
 ), repaired AS (
-    UPDATE tags AS t SET blog_count = drift.counted FROM drift WHERE t.id = drift.id
+    UPDATE tags AS t
+    SET blog_count = coalesce(
+        (SELECT drift.counted FROM drift WHERE drift.id = t.id),
+        t.blog_count + (SELECT sum(f.blog_count) FROM folded AS f WHERE f.tag_id = t.id)
+    )
+    WHERE t.id IN (SELECT id FROM drift UNION SELECT tag_id FROM folded)
 )
 SELECT 'tag blogs' AS counter, id, stored, counted FROM drift ORDER BY id;
 

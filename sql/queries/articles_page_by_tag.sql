@@ -12,7 +12,14 @@ WITH reader AS (
     ORDER BY bt.blog_created_at DESC, bt.blog_id DESC
     LIMIT :walk
 ), known AS (
-    -- The tag's blogs, kept by the counter triggers (0 for no such tag).
-    SELECT coalesce((SELECT t.blog_count FROM tags AS t WHERE t.name = :tag), 0) AS matched
+    -- The tag's blogs, kept by the counter triggers: its row and its slot rows (0 for no such
+    -- tag).
+    SELECT coalesce((
+        SELECT t.blog_count + coalesce(
+            (SELECT sum(s.blog_count) FROM tag_blog_counts AS s WHERE s.tag_id = t.id), 0
+        )
+        FROM tags AS t
+        WHERE t.name = :tag
+    ), 0)::bigint AS matched
 ),
 -- include: count_and_page

@@ -36,7 +36,10 @@ SELECT 'user favorites', u.id,
        (SELECT count(*) FROM favorites WHERE user_id = u.id)
 FROM users AS u
 UNION ALL
-SELECT 'tag blogs', t.id, t.blog_count, (SELECT count(*) FROM blog_tags WHERE tag_id = t.id)
+SELECT 'tag blogs', t.id,
+       t.blog_count
+       + (SELECT coalesce(sum(blog_count), 0)::bigint FROM tag_blog_counts WHERE tag_id = t.id),
+       (SELECT count(*) FROM blog_tags WHERE tag_id = t.id)
 FROM tags AS t
 UNION ALL
 SELECT 'blog favorites', b.id, b.favorites_count,
@@ -339,3 +342,110 @@ async def test_a_blog_favorited_by_thousands_is_favorited_and_deleted_in_one_sta
         await conn.execute("DELETE FROM blogs WHERE id = $1", blog_id)
         assert drifted(await counters_against_rows(conn)) == []
         assert await conn.fetchval("SELECT sum(favorite_count) FROM user_favorite_counts") == 0
+
+
+TAG_WRITES = {
+    # A blog deleted with its tag: the cascade unlinks it.
+    "tag unlinked": "DELETE FROM blogs WHERE title = 'Old ' || $1",
+    "tag linked": (
+        "INSERT INTO blog_tags (blog_id, tag_id, blog_created_at) "
+        "SELECT b.id, t.id, b.created_at FROM blogs AS b, tags AS t "
+        "WHERE b.title = 'Old ' || $1 AND t.name = 'hot'"
+    ),
+}
+TAG_SLOT_ROWS = (
+    "SELECT count(*) FROM tag_blog_counts WHERE tag_id = (SELECT id FROM tags WHERE name = 'hot')"
+)
+
+
+@pytest.mark.parametrize("write", TAG_WRITES)
+async def test_concurrent_writers_of_one_tag_never_wait_for_its_count(
+    scratch_database: ScratchDatabase, write: str
+) -> None:
+    # Before 0024 each of these statements updated the tag's one row and held it until its
+    # commit: the second writer waited for the first.
+    writers = 12
+    url = await scratch_database()
+    async with connect(url) as conn:
+        await conn.execute(
+            "INSERT INTO users (name, email, password_hash) "
+            "VALUES ('Busy', 'busy@example.com', 'x')"
+        )
+        await conn.execute("INSERT INTO tags (name) VALUES ('hot')")
+        await conn.execute(
+            "INSERT INTO blogs (user_id, title, body) "
+            "SELECT (SELECT id FROM users), 'Old ' || i, 'text' "
+            "FROM generate_series(0, $1) AS i",
+            writers,
+        )
+        if write == "tag unlinked":
+            await conn.execute(
+                "INSERT INTO blog_tags (blog_id, tag_id, blog_created_at) "
+                "SELECT b.id, t.id, b.created_at FROM blogs AS b, tags AS t"
+            )
+    connections = [await asyncpg.connect(asyncpg_dsn(url)) for _ in range(writers)]
+    try:
+        for n, held in enumerate(connections):
+            await held.execute("BEGIN")
+            await held.execute("SET LOCAL lock_timeout = '2s'")
+            await held.execute(TAG_WRITES[write], str(n))
+        for held in connections:
+            await held.execute("COMMIT")
+    finally:
+        for held in connections:
+            await held.close()
+
+    async with connect(url) as conn:
+        assert drifted(await counters_against_rows(conn)) == []
+        # The first took the tag's row; each other writer a slot of its own.
+        parked = await conn.fetchval(TAG_SLOT_ROWS)
+        # The next writer alone takes the row and folds the slots into it.
+        await conn.execute(TAG_WRITES[write], str(writers))
+        assert drifted(await counters_against_rows(conn)) == []
+        assert await conn.fetchval(TAG_SLOT_ROWS) == 0
+    assert parked == writers - 1
+
+
+async def test_the_most_used_tags_and_a_tags_count_add_the_slots(
+    scratch_database: ScratchDatabase,
+) -> None:
+    """`alpha` carries 4 blogs and `beta` 3. Two of alpha's blogs are deleted while another
+    transaction holds alpha's row: its row still says 4, and its slot -2. The most used tags,
+    its count on the list and the repair all see 2."""
+    url = await scratch_database()
+    async with in_process(url) as client:
+        author = await sign_up_with(client, "Ada")
+        made = {}
+        for n, tags in enumerate([["alpha"]] * 4 + [["beta"]] * 3):
+            response = await client.post(
+                "/blogs", json={"title": f"t{n}", "body": "b", "tags": tags}, headers=author.headers
+            )
+            assert response.status_code == 201, response.text
+            made.setdefault(tags[0], []).append(response.json()["id"])
+        async with connect(url) as holder, connect(url) as conn:
+            held = holder.transaction()
+            await held.start()
+            await holder.execute("SELECT FROM tags WHERE name = 'alpha' FOR NO KEY UPDATE")
+            await conn.execute("SET lock_timeout = '2s'")
+            await conn.execute("DELETE FROM blogs WHERE id = ANY ($1::bigint[])", made["alpha"][:2])
+            await held.rollback()
+            stored = await conn.fetchrow(
+                "SELECT t.blog_count AS own, sum(s.blog_count)::bigint AS slots FROM tags AS t"
+                " JOIN tag_blog_counts AS s ON s.tag_id = t.id WHERE t.name = 'alpha'"
+                " GROUP BY t.id"
+            )
+            assert drifted(await counters_against_rows(conn)) == []
+        assert (stored["own"], stored["slots"]) == (4, -2)
+
+        listed = (await client.get("/tags")).json()["items"]
+        assert [(tag["name"], tag["blogs"]) for tag in listed] == [("beta", 3), ("alpha", 2)]
+        assert (await client.get("/api/tags")).json()["tags"] == ["beta", "alpha"]
+        page = (await client.get("/api/articles", params={"tag": "alpha"})).json()
+        assert page["articlesCount"] == len(page["articles"]) == 2
+
+    # Nothing drifted; the repair folds the slot into the row.
+    repaired = await maintenance.run(url=url, script=maintenance.load("counters_repair"), params={})
+    assert [result.rows for result in repaired if result.rows] == []
+    async with connect(url) as conn:
+        assert await conn.fetchval("SELECT count(*) FROM tag_blog_counts") == 0
+        assert await conn.fetchval("SELECT blog_count FROM tags WHERE name = 'alpha'") == 2

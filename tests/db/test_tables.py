@@ -84,6 +84,7 @@ async def test_metadata_matches_the_migrated_database(scratch_database: ScratchD
         "blog_count_slots",
         "user_blog_counts",
         "user_favorite_counts",
+        "tag_blog_counts",
         "read_cache_changes",
     }
     for table in migrated:

@@ -748,5 +748,6 @@ async def test_every_read_cache_trigger_fires_under_any_replication_role(cached:
         "blog_count_slots",
         "user_blog_counts",
         "user_favorite_counts",
+        "tag_blog_counts",
     }
     assert {row["tgenabled"] for row in triggers} == {"A"}
