@@ -74,12 +74,29 @@ def database_from(settings: Settings, url: str | None = None) -> Database:
     )
 
 
+_DRAIN_SECONDS = 1.0
+
+
 def _read_cache(
     settings: Settings, database: Database
-) -> tuple[ResponseStore | None, InvalidationListener | None]:
-    """The response cache and the listener that keeps it exact (READ_CACHE), or neither."""
+) -> tuple[ResponseStore | None, InvalidationListener]:
+    """The response cache (READ_CACHE, or none) and the listener that keeps it exact.
+
+    Without a cache the listener still announces: writers queue their changes in the database
+    whatever this worker serves (0023), another deployment on the same database may cache, and
+    a queue no one takes would only grow."""
+    # The server itself, as the pool reaches it: never a replica, never through PgBouncer.
+    url = settings.database_direct_url or database.url
     if not settings.read_cache:
-        return None, None
+        return None, InvalidationListener(
+            url,
+            on_invalidate=lambda _keys: None,
+            on_up=lambda: None,
+            on_down=lambda: None,
+            # No reader here waits for these: the listeners of a deployment that caches
+            # announce at their own pace.
+            announce_seconds=_DRAIN_SECONDS,
+        )
     store = ResponseStore(
         max_bytes=settings.read_cache_max_mb * 1024 * 1024,
         max_age=settings.read_cache_max_age_seconds,
@@ -87,8 +104,7 @@ def _read_cache(
         replica_window=settings.replica_max_lag + 2 * settings.replica_check_seconds,
     )
     listener = InvalidationListener(
-        # The server itself, as the pool reaches it: never a replica, never through PgBouncer.
-        settings.database_direct_url or database.url,
+        url,
         on_invalidate=store.invalidate,
         on_up=store.listener_up,
         on_down=store.listener_down,
@@ -147,12 +163,10 @@ def create_app(
             # What start-up made lives as long as the process: keep the garbage collector from
             # walking it again on every full collection (pauses of tens of ms otherwise).
             gc.freeze()
-            if listener is not None:
-                listener.start()
+            listener.start()
             yield
         finally:
-            if listener is not None:
-                await listener.stop()
+            await listener.stop()
             hasher.close()
             await pools.disconnect()
 

@@ -24,7 +24,7 @@ class AppState(State):
     cursors: CursorCodec
     read_cache: ResponseStore | None
     """None when READ_CACHE is off."""
-    read_cache_listener: InvalidationListener | None
+    read_cache_listener: InvalidationListener
     login_limits: LoginLimits
     signup_limits: SignupLimits
     write_limits: WriteLimits

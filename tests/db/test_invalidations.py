@@ -8,7 +8,10 @@ import asyncpg
 import pytest
 
 from service.db.invalidations import CHANNEL, InvalidationListener
+from service.testing.accounts import sign_up_with
+from service.testing.app import settings_for
 from service.testing.databases import ScratchDatabase, connect
+from tests.support.servers import in_process
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.anyio
@@ -119,3 +122,28 @@ async def test_two_listeners_each_hear_every_change_once(
         assert {key: n for key, n in counted.items() if n != 1} == {}
     async with connect(url) as conn:
         assert await conn.fetchval("SELECT count(*) FROM read_cache_changes") == 0
+
+
+async def test_a_worker_without_the_cache_still_takes_the_queue(
+    scratch_database: ScratchDatabase,
+) -> None:
+    """Writers queue their changes whatever the worker serves: with READ_CACHE=false nothing
+    else would ever take them, and the queue would grow with every write."""
+    url = await scratch_database()
+    queued = "SELECT count(*) FROM read_cache_changes"
+    async with in_process(url, settings=settings_for(url, read_cache=False)) as client:
+        author = await sign_up_with(client, "Ada")
+        for n in range(3):
+            made = await client.post(
+                "/blogs", json={"title": f"t{n}", "body": "b"}, headers=author.headers
+            )
+            assert made.status_code == 201, made.text
+        async with connect(url) as conn:
+            written = await conn.fetchval("SELECT count(*) FROM blogs")
+
+            async def taken() -> bool:
+                left: int = await conn.fetchval(queued)
+                return left == 0
+
+            await eventually(taken, within=5, what="the queue to be taken")
+    assert written == 3
