@@ -19,12 +19,13 @@ third of the blogs, hundreds on the most popular); it has 0 to 3 comments. Each 
 to 20 others, authors with more blogs more often. Favorites, comments and follows come after what
 they point at, and before now.
 
-The counters the triggers keep (tags.blog_count, blogs.favorites_count) cost one UPDATE per row
-seeded, all in one transaction and mostly on the same few tag rows, whose versions pile up: the
-cost grows with the square of the tag links. When the seed connects as a superuser it skips
-them: the links go in with `session_replication_role = replica` (no triggers, no foreign-key
-checks: the rows are consistent by construction), each blog is copied with its favorites count,
-and each tag's count grows by one UPDATE at the end. Otherwise the triggers keep the counters.
+The counters the triggers keep on links (tags.blog_count, blogs.favorites_count, each user's
+favorites) cost one UPDATE per row seeded, all in one transaction and mostly on the same few tag
+rows, whose versions pile up: the cost grows with the square of the tag links. When the seed
+connects as a superuser it skips them: the links go in with `session_replication_role = replica`
+(no triggers, no foreign-key checks: the rows are consistent by construction), each blog is
+copied with its favorites count, and each tag's count and each user's favorites grow by one
+statement each at the end. Otherwise the triggers keep the counters.
 """
 
 import argparse
@@ -35,6 +36,7 @@ import sys
 import time
 from array import array
 from bisect import bisect
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -112,6 +114,12 @@ _TAG_IDS = "SELECT name, id FROM tags WHERE name = ANY ($1::text[])"
 _COUNT_TAGS = (
     "UPDATE tags AS t SET blog_count = t.blog_count + c.n "
     "FROM unnest($1::bigint[], $2::bigint[]) AS c (id, n) WHERE t.id = c.id"
+)
+_COUNT_USER_FAVORITES = (
+    "INSERT INTO user_favorite_counts AS c (user_id, slot, favorite_count) "
+    "SELECT f.user_id, 0, f.n FROM unnest($1::bigint[], $2::bigint[]) AS f (user_id, n) "
+    "ON CONFLICT (user_id, slot) "
+    "DO UPDATE SET favorite_count = c.favorite_count + excluded.favorite_count"
 )
 _NEXT_IDS = "SELECT nextval(pg_get_serial_sequence($1, 'id')) FROM generate_series(1, $2)"
 _TABLES = ("users", "blogs", "tags", "blog_tags", "favorites", "follows", "comments")
@@ -237,6 +245,7 @@ class Generator:
         self._cumulative: list[float] = []
         self.tag_ids: list[int] = []
         self.tag_links = [0] * len(TAG_NAMES)
+        self.user_favorites: Counter[int] = Counter()
         self._tag_weights = list(itertools.accumulate(1 / n for n in range(1, len(TAG_NAMES) + 1)))
         self._tag_counts = list(itertools.accumulate(TAGS_PER_BLOG))
 
@@ -302,6 +311,7 @@ class Generator:
             # Most favorites come soon after the blog was written.
             at = created + int(rng.random() ** 3 * (now - created))
             batch.favorites.append((users[index], blog_id, created_at, from_micros(at)))
+            self.user_favorites[users[index]] += 1
 
         comments = int(rng.random() * (MAX_COMMENTS + 1))
         # In time order, so a blog's comments in id order are oldest first.
@@ -417,6 +427,8 @@ async def seed(url: str, plan: Plan, *, search_config: str | None = None) -> See
         async with conn.transaction():
             if plan.truncate:
                 await conn.execute(f"TRUNCATE {', '.join(_TABLES)} RESTART IDENTITY CASCADE")
+                # The count of all blogs references nothing, so the cascade leaves it.
+                await conn.execute("UPDATE blog_count_slots SET blog_count = 0")
                 # Ids start again at 1: tokens made for the old users must not fit the new ones.
                 await conn.execute("UPDATE deployment SET id = gen_random_uuid()")
 
@@ -463,6 +475,8 @@ async def seed(url: str, plan: Plan, *, search_config: str | None = None) -> See
 
             if quiet and plan.blogs:
                 await conn.execute(_COUNT_TAGS, generator.tag_ids, generator.tag_links)
+                favorited = generator.user_favorites
+                await conn.execute(_COUNT_USER_FAVORITES, list(favorited), list(favorited.values()))
         # VACUUM cannot run inside a transaction block.
         for table in _TABLES if plan.extras else _TABLES[:2]:
             await conn.execute(f"VACUUM ANALYZE {table}")

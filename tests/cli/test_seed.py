@@ -35,10 +35,28 @@ async def assert_counters_right(url: str) -> None:
                    AS tags,
                (SELECT count(*) FROM blogs AS b
                 WHERE b.favorites_count <> (SELECT count(*) FROM favorites WHERE blog_id = b.id))
-                   AS blogs
+                   AS blogs,
+               (SELECT count(*) FROM users AS u
+                WHERE (SELECT coalesce(sum(favorite_count), 0) FROM user_favorite_counts
+                       WHERE user_id = u.id)
+                      <> (SELECT count(*) FROM favorites WHERE user_id = u.id))
+                   AS user_favorites,
+               (SELECT count(*) FROM users AS u
+                WHERE (SELECT coalesce(sum(blog_count), 0) FROM user_blog_counts
+                       WHERE user_id = u.id)
+                      <> (SELECT count(*) FROM blogs WHERE user_id = u.id))
+                   AS user_blogs,
+               (SELECT sum(blog_count) FROM blog_count_slots) - (SELECT count(*) FROM blogs)
+                   AS all_blogs
         """,
     )
-    assert (wrong["tags"], wrong["blogs"]) == (0, 0)
+    assert dict(wrong) == {
+        "tags": 0,
+        "blogs": 0,
+        "user_favorites": 0,
+        "user_blogs": 0,
+        "all_blogs": 0,
+    }
 
 
 async def test_counts_and_constraints(scratch_database: ScratchDatabase) -> None:
