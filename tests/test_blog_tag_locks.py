@@ -130,6 +130,49 @@ async def test_a_writer_and_a_deletion_with_the_same_tags_both_succeed(
     assert (written.status_code, deleted.status_code) == (201, 204), [written.text, deleted.text]
 
 
+async def test_a_deletion_never_waits_for_a_writer_holding_its_tags(
+    scratch_database: ScratchDatabase,
+) -> None:
+    """A writer (p, pp, q) holds `p` and waits for `pp`, which a third transaction holds. A
+    deletion of a blog tagged p and q skips `p`'s row (0024) and adds to a slot of it, whose
+    foreign key check must not wait for the writer's lock on `p`: it held `q` meanwhile, which
+    the writer takes next, and the two deadlocked once `pp` was free."""
+    url = await scratch_database()
+    async with in_process(url, min_size=3, max_size=4) as client:
+        ada = await sign_up_with(client, "Ada")
+        bob = await sign_up_with(client, "Bob")
+        ids = {}
+        for tags in (["p", "q"], ["pp"]):
+            made = await client.post(
+                "/blogs", json={"title": "t", "body": "b", "tags": tags}, headers=bob.headers
+            )
+            assert made.status_code == 201, made.text
+            ids[tags[0]] = made.json()["id"]
+
+        async with connect(url) as holder:
+            held = holder.transaction()
+            await held.start()
+            await holder.execute("DELETE FROM blogs WHERE id = $1", ids["pp"])
+            written = asyncio.create_task(
+                client.post(
+                    "/blogs",
+                    json={"title": "t", "body": "b", "tags": ["p", "pp", "q"]},
+                    headers=ada.headers,
+                )
+            )
+
+            async def waiting() -> bool:
+                return await _lock_waiters(url) == 1
+
+            await eventually(waiting, within=10, what="the writer to wait for pp")
+            deleted = await asyncio.wait_for(
+                client.delete(f"/blogs/{ids['p']}", headers=bob.headers), timeout=5
+            )
+            await held.commit()
+        answer = await written
+    assert (answer.status_code, deleted.status_code) == (201, 204), [answer.text, deleted.text]
+
+
 async def test_a_write_cancelled_by_a_deadlock_is_a_503_and_leaves_nothing(
     scratch_database: ScratchDatabase,
 ) -> None:

@@ -7,6 +7,10 @@ transactions queue the keys they changed in `read_cache_changes`, and every list
 every listener and deletes them, in one transaction. That call is also the check that the
 connection still answers.
 
+The same loop folds the counters' leftover slot rows about once a second
+(`tag_counts_fold()`, sql/migrations/0024_tag_count_slots.sql): it is each worker's one
+connection that does periodic work on the primary, and it runs whether or not the worker caches.
+
 It is a connection of its own, outside the pool, to the primary server itself: replicas deliver
 no notifications, and a transaction pooler (PgBouncer) cannot hold a LISTEN, so behind one it is
 DATABASE_DIRECT_URL. It is opened through `connect_to_primary`, so with a URL naming several
@@ -35,6 +39,8 @@ APPLICATION_NAME = "blog-api-listener"
 
 _LOST: tuple[type[BaseException], ...] = (*UNAVAILABLE_ERRORS, asyncpg.PostgresError)
 _ANNOUNCE = "SELECT read_cache_announce()"
+_FOLD = "SELECT tag_counts_fold($1)"
+_FOLD_BATCH = 100
 _FIRST_PAUSE = 0.05
 _LONGEST_PAUSE = 2.0
 
@@ -48,6 +54,7 @@ class InvalidationListener:
         on_up: Callable[[], None],
         on_down: Callable[[], None],
         announce_seconds: float = 0.01,
+        fold_seconds: float = 1.0,
         answer_timeout: float = 1.0,
         connect_timeout: float = 5.0,
     ) -> None:
@@ -56,6 +63,7 @@ class InvalidationListener:
         self._on_up = on_up
         self._on_down = on_down
         self._announce_seconds = announce_seconds
+        self._fold_seconds = fold_seconds
         self._answer_timeout = answer_timeout
         self._connect_timeout = connect_timeout
         self._task: asyncio.Task[None] | None = None
@@ -102,8 +110,14 @@ class InvalidationListener:
             await conn.add_listener(CHANNEL, self._notified)
             self.backend_pid = conn.get_server_pid()
             self._on_up()
+            loop = asyncio.get_running_loop()
+            fold_at = loop.time()
             while not lost.is_set():
                 await conn.fetchval(_ANNOUNCE, timeout=self._answer_timeout)
+                if loop.time() >= fold_at:
+                    folded = await conn.fetchval(_FOLD, _FOLD_BATCH, timeout=self._answer_timeout)
+                    # A full batch: more are waiting, fold them on the next turn.
+                    fold_at = loop.time() + (0 if folded == _FOLD_BATCH else self._fold_seconds)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(lost.wait(), self._announce_seconds)
             logger.warning("read cache listener lost", extra={"error": "connection closed"})

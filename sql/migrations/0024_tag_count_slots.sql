@@ -12,15 +12,16 @@
 --     to tags.blog_count, folding into it the tag's slot rows that no writer holds now, so a
 --     tag's slot rows stay as few as its writers that overlapped;
 --   - otherwise adds to the lowest of its slot rows no other transaction holds (user_counter_slot
---     with counter 3, the same advisory locks as the users' counters), and never waits.
+--     with counter 3, the same advisory locks as the users' counters), and never waits unless
+--     all 15 are held (then it adds to one anyway and waits for that row, in tag id order).
 -- A larger statement (a user's blogs deleted by cascade, a bulk load) waits for each tag's row, in
--- name order (0018), and adds to tags.blog_count. Small statements never wait for a tag's count,
--- so no wait can close a cycle.
+-- name order (0018), and adds to tags.blog_count. A fold never waits; small statements wait only
+-- for a full tag's slot row, in tag id order, held by writers that never wait for a tag's row.
 --
 -- The most used tags (tags_top.sql) are the first of ix_tags_blog_count_name among the tags with
--- no slot rows, merged with the tags that have some: their number is bounded by the writers that
--- overlapped on a tag since its last write that did not, and the maintenance script
--- counters_repair.sql folds them all.
+-- no slot rows, merged with the tags that have some: those whose writers overlapped within about
+-- the last second (tag_counts_fold, called by every worker, folds the others; so does the
+-- maintenance script counters_repair.sql).
 --
 -- tags.blog_count alone may now go below zero (a blog counted in a slot, uncounted in the row):
 -- its check goes; the sum cannot, and the counter tests compare it with the rows.
@@ -123,21 +124,60 @@ BEGIN
 
     -- The slot rows of the tags taken here that no writer holds now go into the tags' rows.
     IF EXISTS (SELECT FROM tag_blog_counts AS s WHERE s.tag_id = ANY (owned)) THEN
-        WITH parked AS MATERIALIZED (
-            SELECT s.tag_id, s.slot FROM tag_blog_counts AS s WHERE s.tag_id = ANY (owned)
-        ), free AS MATERIALIZED (
-            SELECT p.tag_id, p.slot FROM parked AS p WHERE counter_slot_lock(3, p.tag_id, p.slot)
-        ), folded AS (
-            DELETE FROM tag_blog_counts AS s
-            USING free AS f
-            WHERE s.tag_id = f.tag_id AND s.slot = f.slot
-            RETURNING s.tag_id, s.blog_count
-        )
-        UPDATE tags AS t
-        SET blog_count = t.blog_count + f.n
-        FROM (SELECT tag_id, sum(blog_count) AS n FROM folded GROUP BY tag_id) AS f
-        WHERE t.id = f.tag_id;
+        PERFORM tag_counts_fold_slots(owned);
     END IF;
+END
+$$;
+
+-- Fold into the rows of `tag_ids`, which this transaction holds, their slot rows that no writer
+-- holds: neither the slot's advisory lock (a writer that picked it) nor the row itself (a writer
+-- that found all 15 slots taken and added to one anyway). It never waits.
+CREATE FUNCTION tag_counts_fold_slots(tag_ids bigint[]) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    WITH parked AS MATERIALIZED (
+        SELECT s.tag_id, s.slot FROM tag_blog_counts AS s WHERE s.tag_id = ANY (tag_ids)
+    ), free AS MATERIALIZED (
+        SELECT p.tag_id, p.slot FROM parked AS p WHERE counter_slot_lock(3, p.tag_id, p.slot)
+    ), unheld AS MATERIALIZED (
+        SELECT s.tag_id, s.slot
+        FROM tag_blog_counts AS s
+        JOIN free AS f ON f.tag_id = s.tag_id AND f.slot = s.slot
+        FOR UPDATE OF s SKIP LOCKED
+    ), folded AS (
+        DELETE FROM tag_blog_counts AS s
+        USING unheld AS u
+        WHERE s.tag_id = u.tag_id AND s.slot = u.slot
+        RETURNING s.tag_id, s.blog_count
+    )
+    UPDATE tags AS t
+    SET blog_count = t.blog_count + f.n
+    FROM (SELECT tag_id, sum(blog_count) AS n FROM folded GROUP BY tag_id) AS f
+    WHERE t.id = f.tag_id;
+END
+$$;
+
+-- The slot rows a tag keeps when no writer takes its row afterwards (the last writers of a tag
+-- overlapped): folded by each worker of the service about once a second (service.db.
+-- invalidations), up to `batch` tags a call, so the most used tags stay an index walk plus a
+-- few tags. Returns how many tags it folded; it never waits.
+CREATE FUNCTION tag_counts_fold(batch integer DEFAULT 100) RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+    owned bigint[];
+BEGIN
+    SELECT array_agg(t.id) INTO owned
+    FROM (
+        SELECT t.id FROM tags AS t
+        WHERE t.id IN (SELECT DISTINCT s.tag_id FROM tag_blog_counts AS s)
+        LIMIT batch
+        FOR NO KEY UPDATE SKIP LOCKED
+    ) AS t;
+    IF owned IS NULL THEN
+        RETURN 0;
+    END IF;
+    PERFORM tag_counts_fold_slots(owned);
+    RETURN cardinality(owned);
 END
 $$;
 

@@ -27,7 +27,8 @@ WITH target AS (
     -- Every tag the edit changes the count of, the given ones and those it drops, locked here
     -- in one order (code points, as blog_create's tags come): two edits taking them in
     -- different orders, or taking the dropped ones only when their counts change at the end,
-    -- could each hold a tag the other waits for.
+    -- could each hold a tag the other waits for. The update sets no key (blog_create.sql says
+    -- why).
     INSERT INTO tags (name)
     SELECT name
     FROM (
@@ -40,7 +41,7 @@ WITH target AS (
     ) AS changed
     WHERE EXISTS (SELECT FROM updated)
     ORDER BY name COLLATE "C"
-    ON CONFLICT (name) DO UPDATE SET name = excluded.name
+    ON CONFLICT (name) DO UPDATE SET blog_count = tags.blog_count
     RETURNING id, name
 ), tag_ids AS (
     SELECT id, name FROM touched WHERE name = ANY (:tags::text[])

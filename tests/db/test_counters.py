@@ -449,3 +449,68 @@ async def test_the_most_used_tags_and_a_tags_count_add_the_slots(
     async with connect(url) as conn:
         assert await conn.fetchval("SELECT count(*) FROM tag_blog_counts") == 0
         assert await conn.fetchval("SELECT blog_count FROM tags WHERE name = 'alpha'") == 2
+
+
+async def _leave_slot_rows(url: str, tag: str, blog_ids: list[int]) -> None:
+    """Delete `blog_ids` while another transaction holds `tag`'s row: their counts go to slot
+    rows, which no later writer of the tag folds."""
+    async with connect(url) as holder, connect(url) as conn:
+        held = holder.transaction()
+        await held.start()
+        await holder.execute("SELECT FROM tags WHERE name = $1 FOR NO KEY UPDATE", tag)
+        await conn.execute("SET lock_timeout = '2s'")
+        for blog_id in blog_ids:
+            await conn.execute("DELETE FROM blogs WHERE id = $1", blog_id)
+        await held.rollback()
+
+
+async def test_tag_counts_fold_takes_every_free_slot_row_and_skips_held_ones(
+    scratch_database: ScratchDatabase,
+) -> None:
+    url = await scratch_database()
+    async with connect(url) as conn:
+        await conn.execute(
+            "INSERT INTO users (name, email, password_hash) VALUES ('A', 'a@example.com', 'x')"
+        )
+        await conn.execute("INSERT INTO tags (name) VALUES ('red'), ('blue')")
+        ids = await conn.fetch(
+            "INSERT INTO blogs (user_id, title, body) "
+            "SELECT (SELECT id FROM users), 'Blog', 'text' FROM generate_series(1, 6) "
+            "RETURNING id"
+        )
+        blog_ids = [row["id"] for row in ids]
+        # Three blogs for each tag.
+        await conn.execute(
+            "INSERT INTO blog_tags (blog_id, tag_id, blog_created_at) "
+            "SELECT b.id, t.id, b.created_at FROM blogs AS b, tags AS t "
+            "WHERE (t.name = 'red') = (b.id <= $1)",
+            blog_ids[2],
+        )
+    await _leave_slot_rows(url, "red", blog_ids[:2])
+    await _leave_slot_rows(url, "blue", blog_ids[3:5])
+    async with connect(url) as conn, connect(url) as writer:
+        assert await conn.fetchval("SELECT count(*) FROM tag_blog_counts") == 2
+        # A writer holding blue's slot (its advisory lock): blue's slot row is left for later.
+        busy = writer.transaction()
+        await busy.start()
+        await writer.fetchval("SELECT counter_slot_lock(3, id, 1) FROM tags WHERE name = 'blue'")
+        assert await conn.fetchval("SELECT tag_counts_fold()") == 2  # both tags' rows taken
+        left = await conn.fetch(
+            "SELECT t.name FROM tag_blog_counts JOIN tags AS t ON t.id = tag_id"
+        )
+        await busy.rollback()
+        assert drifted(await counters_against_rows(conn)) == []
+        # A writer holding the slot row itself (one that found every slot taken): skipped too,
+        # without waiting for it.
+        busy = writer.transaction()
+        await busy.start()
+        await writer.execute("SELECT FROM tag_blog_counts FOR UPDATE")
+        await conn.execute("SET lock_timeout = '1s'")
+        assert await conn.fetchval("SELECT tag_counts_fold()") == 1
+        assert await conn.fetchval("SELECT count(*) FROM tag_blog_counts") == 1
+        await busy.rollback()
+        assert await conn.fetchval("SELECT tag_counts_fold()") == 1
+        assert await conn.fetchval("SELECT count(*) FROM tag_blog_counts") == 0
+        assert drifted(await counters_against_rows(conn)) == []
+        assert await conn.fetchval("SELECT tag_counts_fold()") == 0
+    assert [row["name"] for row in left] == ["blue"]

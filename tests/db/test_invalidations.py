@@ -147,3 +147,32 @@ async def test_a_worker_without_the_cache_still_takes_the_queue(
 
             await eventually(taken, within=5, what="the queue to be taken")
     assert written == 3
+
+
+async def test_each_worker_folds_the_slot_rows_no_writer_took(
+    scratch_database: ScratchDatabase,
+) -> None:
+    """A tag's slot rows (0024) stay until a writer takes the tag's row; the listener's loop
+    folds the ones left, so the most used tags stay an index walk."""
+    url = await scratch_database()
+    async with in_process(url, settings=settings_for(url, read_cache=False)) as client:
+        author = await sign_up_with(client, "Ada")
+        made = await client.post(
+            "/blogs", json={"title": "t", "body": "b", "tags": ["red"]}, headers=author.headers
+        )
+        assert made.status_code == 201, made.text
+        async with connect(url) as holder, connect(url) as conn:
+            held = holder.transaction()
+            await held.start()
+            await holder.execute("SELECT FROM tags WHERE name = 'red' FOR NO KEY UPDATE")
+            await conn.execute("DELETE FROM blogs WHERE id = $1", made.json()["id"])
+            parked = await conn.fetchval("SELECT count(*) FROM tag_blog_counts")
+            await held.rollback()
+
+            async def folded() -> bool:
+                left: int = await conn.fetchval("SELECT count(*) FROM tag_blog_counts")
+                return left == 0
+
+            await eventually(folded, within=5, what="the slot row to be folded")
+            count = await conn.fetchval("SELECT blog_count FROM tags WHERE name = 'red'")
+    assert (parked, count) == (1, 0)
