@@ -234,6 +234,23 @@ async def test_counters_repair_lists_drift_and_sets_every_counter_right(
     assert [result.rows for result in again if result.rows] == []
 
 
+async def _each_open_until_all_ran(url: str, sql: str, args: list[tuple[Any, ...]]) -> None:
+    """Run `sql` with each of `args` in a transaction of its own, all left open (under a 2 s
+    lock_timeout) until the last has run, then commit them: a statement that waits for another
+    writer's counter row fails."""
+    connections = [await asyncpg.connect(asyncpg_dsn(url)) for _ in args]
+    try:
+        for held, values in zip(connections, args, strict=True):
+            await held.execute("BEGIN")
+            await held.execute("SET LOCAL lock_timeout = '2s'")
+            await held.execute(sql, *values)
+        for held in connections:
+            await held.execute("COMMIT")
+    finally:
+        for held in connections:
+            await held.close()
+
+
 # Each kind of write a counter trigger follows, as SQL for the n-th of the concurrent writers:
 # all by one user, so they share the user's counter as well as the slots of all blogs.
 COUNTER_ROWS = (
@@ -283,17 +300,7 @@ async def test_concurrent_writers_of_one_user_never_wait_for_each_others_counter
                 "SELECT u, id, created_at FROM blogs, unnest($1::bigint[]) AS u",
                 [user_id] if write == "favorite removed" else [user_id, fan_id],
             )
-    connections = [await asyncpg.connect(asyncpg_dsn(url)) for _ in range(writers)]
-    try:
-        for n, held in enumerate(connections):
-            await held.execute("BEGIN")
-            await held.execute("SET LOCAL lock_timeout = '2s'")
-            await held.execute(WRITES[write], user_id, str(n))
-        for held in connections:
-            await held.execute("COMMIT")
-    finally:
-        for held in connections:
-            await held.close()
+    await _each_open_until_all_ran(url, WRITES[write], [(user_id, str(n)) for n in range(writers)])
 
     async with connect(url) as conn:
         assert drifted(await counters_against_rows(conn)) == []
@@ -383,17 +390,7 @@ async def test_concurrent_writers_of_one_tag_never_wait_for_its_count(
                 "INSERT INTO blog_tags (blog_id, tag_id, blog_created_at) "
                 "SELECT b.id, t.id, b.created_at FROM blogs AS b, tags AS t"
             )
-    connections = [await asyncpg.connect(asyncpg_dsn(url)) for _ in range(writers)]
-    try:
-        for n, held in enumerate(connections):
-            await held.execute("BEGIN")
-            await held.execute("SET LOCAL lock_timeout = '2s'")
-            await held.execute(TAG_WRITES[write], str(n))
-        for held in connections:
-            await held.execute("COMMIT")
-    finally:
-        for held in connections:
-            await held.close()
+    await _each_open_until_all_ran(url, TAG_WRITES[write], [(str(n),) for n in range(writers)])
 
     async with connect(url) as conn:
         assert drifted(await counters_against_rows(conn)) == []
