@@ -88,15 +88,9 @@ def _read_cache(
     # The server itself, as the pool reaches it: never a replica, never through PgBouncer.
     url = settings.database_direct_url or database.url
     if not settings.read_cache:
-        return None, InvalidationListener(
-            url,
-            on_invalidate=lambda _keys: None,
-            on_up=lambda: None,
-            on_down=lambda: None,
-            # No reader here waits for these: the listeners of a deployment that caches
-            # announce at their own pace.
-            announce_seconds=_DRAIN_SECONDS,
-        )
+        # No reader here waits for these: the listeners of a deployment that caches announce
+        # at their own pace.
+        return None, InvalidationListener(url, announce_seconds=_DRAIN_SECONDS)
     store = ResponseStore(
         max_bytes=settings.read_cache_max_mb * 1024 * 1024,
         max_age=settings.read_cache_max_age_seconds,

@@ -41,8 +41,13 @@ _LOST: tuple[type[BaseException], ...] = (*UNAVAILABLE_ERRORS, asyncpg.PostgresE
 _ANNOUNCE = "SELECT read_cache_announce()"
 _FOLD = "SELECT tag_counts_fold($1)"
 _FOLD_BATCH = 100
+_FOLD_SECONDS = 1.0
 _FIRST_PAUSE = 0.05
 _LONGEST_PAUSE = 2.0
+
+
+def _ignore(*_args: object) -> None:
+    """A listener without a cache to keep only announces: it has nothing to drop."""
 
 
 class InvalidationListener:
@@ -50,11 +55,10 @@ class InvalidationListener:
         self,
         url: str,
         *,
-        on_invalidate: Callable[[list[str]], None],
-        on_up: Callable[[], None],
-        on_down: Callable[[], None],
+        on_invalidate: Callable[[list[str]], None] = _ignore,
+        on_up: Callable[[], None] = _ignore,
+        on_down: Callable[[], None] = _ignore,
         announce_seconds: float = 0.01,
-        fold_seconds: float = 1.0,
         answer_timeout: float = 1.0,
         connect_timeout: float = 5.0,
     ) -> None:
@@ -63,7 +67,6 @@ class InvalidationListener:
         self._on_up = on_up
         self._on_down = on_down
         self._announce_seconds = announce_seconds
-        self._fold_seconds = fold_seconds
         self._answer_timeout = answer_timeout
         self._connect_timeout = connect_timeout
         self._task: asyncio.Task[None] | None = None
@@ -117,7 +120,7 @@ class InvalidationListener:
                 if loop.time() >= fold_at:
                     folded = await conn.fetchval(_FOLD, _FOLD_BATCH, timeout=self._answer_timeout)
                     # A full batch: more are waiting, fold them on the next turn.
-                    fold_at = loop.time() + (0 if folded == _FOLD_BATCH else self._fold_seconds)
+                    fold_at = loop.time() + (0 if folded == _FOLD_BATCH else _FOLD_SECONDS)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(lost.wait(), self._announce_seconds)
             logger.warning("read cache listener lost", extra={"error": "connection closed"})
