@@ -167,6 +167,11 @@ class Connection:
                 "no database connection is free; try again", reason="pool_exhausted"
             ) from None
         except CONNECTION_ERRORS as exc:
+            # A server this pool reached before and cannot reach now is lost, as much as one
+            # that broke a statement: the pool replaces a connection it saw close when it is
+            # checked out, so no statement may have failed first.
+            if self._database.server is not None:
+                self._database.lost()
             raise DatabaseUnavailable(
                 "the database is unavailable; try again",
                 during_failover=self._database.lost_since is not None,

@@ -340,6 +340,47 @@ async def test_a_lost_connection_under_a_core_statement_is_unavailable(database_
         await database.disconnect()
 
 
+async def test_a_server_lost_between_statements_is_a_failover_refusal(database_url: str) -> None:
+    """The server goes away while no statement runs: the pool makes a new connection when one
+    is next checked out, which fails. No statement failed, yet the refusal is one of a failover
+    (the server was reached before), not of a database never seen."""
+    parts = urlsplit(database_url)
+    upstream = (parts.hostname or "127.0.0.1", parts.port or 5432)
+
+    async def forward(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while chunk := await reader.read(65536):
+                writer.write(chunk)
+                await writer.drain()
+        finally:
+            writer.close()
+
+    async def serve(client: asyncio.StreamReader, to_client: asyncio.StreamWriter) -> None:
+        server, to_server = await asyncio.open_connection(*upstream)
+        await asyncio.gather(forward(client, to_server), forward(server, to_client))
+
+    proxy = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = proxy.sockets[0].getsockname()[1]
+    netloc = f"{parts.username}@127.0.0.1:{port}" if parts.username else f"127.0.0.1:{port}"
+    database = Database(urlunsplit(parts._replace(netloc=netloc)), min_size=1, max_size=1)
+    await database.connect()
+    try:
+        async with database.connection() as conn:
+            assert (await conn.fetch_row(PID))["pid"]
+        proxy.close()
+        await proxy.wait_closed()
+        # What the pool does with a connection it saw close: a new one at the next checkout.
+        await database._expire_connections()
+        with pytest.raises(DatabaseUnavailable, match="unavailable") as refused:
+            async with database.connection() as conn:
+                await conn.fetch_row(PID)
+        assert refused.value.reason == "database_down"
+        assert refused.value.during_failover
+        assert database.lost_since is not None
+    finally:
+        await database.disconnect()
+
+
 async def test_a_write_on_a_server_turned_read_only_is_unavailable_and_renews_the_pool(
     database_url: str,
 ) -> None:
