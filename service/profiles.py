@@ -11,21 +11,29 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from service.db.built import built
 from service.db.database import Connection, Row
 from service.db.tables import users
 from service.models import Profile
 from service.tokens import TokenClaims
 
+_READER_CURRENT = built(
+    "reader_current",
+    sa.select(
+        sa.exists()
+        .where(
+            users.c.id == sa.bindparam("user_id"),
+            users.c.token_version == sa.bindparam("version"),
+        )
+        .label("current")
+    ),
+    read_only=True,
+)
+
 
 async def reader_current(*, db: Connection, claims: TokenClaims) -> bool:
     """Whether the token's user still exists with that token version."""
-    row = await db.fetch_one(
-        sa.select(
-            sa.exists()
-            .where(users.c.id == claims.user_id, users.c.token_version == claims.version)
-            .label("current")
-        )
-    )
+    row = await db.fetch_row(_READER_CURRENT, user_id=claims.user_id, version=claims.version)
     return bool(row and row["current"])
 
 
