@@ -7,7 +7,7 @@ transactions queue the keys they changed in `read_cache_changes`, and every list
 every listener and deletes them, in one transaction. That call is also the check that the
 connection still answers.
 
-The same loop folds the counters' leftover slot rows about once a second
+The same loop folds the tag counts' slot rows about once a second
 (`tag_counts_fold()`, sql/migrations/0024_tag_count_slots.sql): it is each worker's one
 connection that does periodic work on the primary, and it runs whether or not the worker caches.
 

@@ -232,7 +232,7 @@ user_favorite_counts = sa.Table(
 
 # The part of a tag's count that writers added while another transaction held the tag's row
 # (sql/migrations/0024_tag_count_slots.sql): up to 15 rows per tag, folded into tags.blog_count
-# by the next writer that takes that row.
+# by tag_counts_fold(), which each worker of the service calls about once a second (0026).
 tag_blog_counts = sa.Table(
     "tag_blog_counts",
     metadata,

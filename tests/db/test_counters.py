@@ -396,11 +396,14 @@ async def test_concurrent_writers_of_one_tag_never_wait_for_its_count(
         assert drifted(await counters_against_rows(conn)) == []
         # The first took the tag's row; each other writer a slot of its own.
         parked = await conn.fetchval(TAG_SLOT_ROWS)
-        # The next writer alone takes the row and folds the slots into it.
+        # The next writer alone takes the row and leaves the slots to the fold (0026).
         await conn.execute(TAG_WRITES[write], str(writers))
         assert drifted(await counters_against_rows(conn)) == []
+        left = await conn.fetchval(TAG_SLOT_ROWS)
+        assert await conn.fetchval("SELECT tag_counts_fold()") == 1
+        assert drifted(await counters_against_rows(conn)) == []
         assert await conn.fetchval(TAG_SLOT_ROWS) == 0
-    assert parked == writers - 1
+    assert parked == left == writers - 1
 
 
 async def test_the_most_used_tags_and_a_tags_count_add_the_slots(
@@ -450,7 +453,7 @@ async def test_the_most_used_tags_and_a_tags_count_add_the_slots(
 
 async def _leave_slot_rows(url: str, tag: str, blog_ids: list[int]) -> None:
     """Delete `blog_ids` while another transaction holds `tag`'s row: their counts go to slot
-    rows, which no later writer of the tag folds."""
+    rows, which stay until a fold takes them back."""
     async with connect(url) as holder, connect(url) as conn:
         held = holder.transaction()
         await held.start()

@@ -152,8 +152,8 @@ async def test_a_worker_without_the_cache_still_takes_the_queue(
 async def test_each_worker_folds_the_slot_rows_no_writer_took(
     scratch_database: ScratchDatabase,
 ) -> None:
-    """A tag's slot rows (0024) stay until a writer takes the tag's row; the listener's loop
-    folds the ones left, so the most used tags stay an index walk."""
+    """A tag's slot rows (0024) stay until a fold (0026: writers never fold); the listener's
+    loop folds them, so the most used tags stay an index walk."""
     url = await scratch_database()
     async with in_process(url, settings=settings_for(url, read_cache=False)) as client:
         author = await sign_up_with(client, "Ada")
