@@ -212,10 +212,11 @@ def create_app(
     )
 
     error_handlers.install(app, shapes={realworld_errors.PREFIX: realworld_errors.render})
+    # The RealWorld API under /api, over the same data functions; first, since a native request
+    # passes it with one look at the path.
+    install_realworld(app)
     for module in (auth, users, blogs, comments, tags, feed, health):
         app.include_router(module.router)
-    # The RealWorld API under /api, over the same data functions.
-    install_realworld(app)
     if settings.metrics_enabled:
         app.include_router(metrics_route.router)
 

@@ -3,10 +3,16 @@ the same data functions as the native API (service.users, service.blogs, ...).""
 
 from fastapi import FastAPI
 
+from service.api.prefixed_router import PrefixedRouter
+from service.api.realworld.errors import PREFIX
 from service.api.realworld.routes import articles, comments, profiles, tags, users
 
 
 def install(app: FastAPI) -> None:
-    """Its routes (its error shape is given to service.api.error_handlers by the app)."""
-    for module in (users, profiles, articles, comments, tags):
-        app.include_router(module.router)
+    """Its routes, behind one check of the prefix (service.api.prefixed_router), the most
+    requested first; the app includes them before the native ones. Its error shape is given to
+    service.api.error_handlers by the app."""
+    api = PrefixedRouter(f"{PREFIX}/")
+    for module in (articles, comments, profiles, users, tags):
+        api.include_router(module.router)
+    app.include_router(api)
