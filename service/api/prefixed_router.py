@@ -9,6 +9,10 @@ native routes.
 """
 
 from fastapi import APIRouter
+
+# The path below the root path exactly as the routes' own patterns read it (FastAPI imports it
+# from there too), so this check and the routes never disagree on an odd root path.
+from starlette._utils import get_route_path
 from starlette.routing import Match
 from starlette.types import Scope
 
@@ -21,10 +25,6 @@ class PrefixedRouter(APIRouter):
         self.under = under
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        path: str = scope.get("path", "")
-        root: str = scope.get("root_path", "")
-        if root and path.startswith(root):
-            path = path[len(root) :]
-        if not path.startswith(self.under):
+        if not get_route_path(scope).startswith(self.under):
             return Match.NONE, {}
         return super().matches(scope)
