@@ -17,17 +17,13 @@ from service.db.tables import users
 from service.models import Profile
 from service.tokens import TokenClaims
 
+TOKEN_CURRENT = sa.and_(
+    users.c.id == sa.bindparam("user_id"), users.c.token_version == sa.bindparam("version")
+)
+"""The token's user, at the token's version: `user_id` and `version` passed per call."""
+
 _READER_CURRENT = built(
-    "reader_current",
-    sa.select(
-        sa.exists()
-        .where(
-            users.c.id == sa.bindparam("user_id"),
-            users.c.token_version == sa.bindparam("version"),
-        )
-        .label("current")
-    ),
-    read_only=True,
+    "reader_current", sa.select(sa.exists().where(TOKEN_CURRENT).label("current")), read_only=True
 )
 
 

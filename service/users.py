@@ -19,7 +19,7 @@ from service.limits import LoginLimits, SignupLimits
 from service.models import Profile, User, UserCreate, UserPublic, UserUpdate, normalize_email
 from service.pages import split_page
 from service.passwords import PasswordHasher
-from service.profiles import USER, profile, reader_params
+from service.profiles import TOKEN_CURRENT, USER, profile, reader_params
 from service.tokens import TokenClaims
 
 _USER_COLUMNS = (
@@ -32,13 +32,7 @@ _USER_COLUMNS = (
     users.c.created_at,
 )
 # On every signed-in write: built once (service.db.built), not per call.
-_TOKEN_USER = built(
-    "token_user",
-    sa.select(*_USER_COLUMNS).where(
-        users.c.id == sa.bindparam("user_id"), users.c.token_version == sa.bindparam("version")
-    ),
-    read_only=True,
-)
+_TOKEN_USER = built("token_user", sa.select(*_USER_COLUMNS).where(TOKEN_CURRENT), read_only=True)
 _EMAIL_TAKEN = "a user with this email already exists"
 _USERNAME_TAKEN = "a user with this username already exists"
 # The unique index that keeps usernames unique in any letter case.
